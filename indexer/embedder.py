@@ -70,8 +70,12 @@ class SentenceTransformerEmbedder:
             ) from exc
         self._name = model
         self._batch_size = batch_size
-        self._dimension = int(self._model.get_embedding_dimension())
-        self._max_tokens = int(self._model.max_seq_length)
+        dimension = self._model.get_embedding_dimension()
+        max_tokens = self._model.max_seq_length
+        if dimension is None or max_tokens is None:
+            raise ModelError(f"model {model!r} does not declare its dimension and window")
+        self._dimension = int(dimension)
+        self._max_tokens = int(max_tokens)
 
     @property
     def name(self) -> str:

@@ -69,8 +69,10 @@ class Concept:
     def embedding_text(self) -> str:
         """Text embedded for semantic concept lookup and linking."""
         alts = "; ".join(self.alt_labels)
-        return f"{self.pref_label} ({alts}): {self.definition}" if alts else (
-            f"{self.pref_label}: {self.definition}"
+        return (
+            f"{self.pref_label} ({alts}): {self.definition}"
+            if alts
+            else (f"{self.pref_label}: {self.definition}")
         )
 
 

@@ -1,4 +1,7 @@
-"""URIs of everything leadgraph names. Concept ids are URIs inside the code; short ids only at the API edge."""
+"""URIs of everything leadgraph names.
+
+Concept ids are URIs inside the code; short ids only at the API edge.
+"""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ STOP_WORDS = frozenset(
     me more most my myself no nor not now of off on once only or other our ours ourselves out over
     own same she should so some such than that the their theirs them themselves then there these
     they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves s t also may might must shall""".split()
+    whom why will with would you your yours yourself yourselves s t also may might must
+    shall""".split()
 )
 
 
@@ -65,12 +66,20 @@ def tokenize(text: str) -> list[Token]:
 
 def stems(text: str, *, drop_stop_words: bool = False) -> list[str]:
     """Stems of the words of `text`, optionally without stop words."""
-    return [
-        t.stem for t in tokenize(text) if not (drop_stop_words and t.norm in STOP_WORDS)
-    ]
+    return [t.stem for t in tokenize(text) if not (drop_stop_words and t.norm in STOP_WORDS)]
 
 
 def label_key(label: str) -> tuple[str, ...]:
     """Matching key of a concept label: the stems of its words, stop words kept
     ("management without leadership" must not collapse onto "management leadership")."""
     return tuple(stems(label))
+
+
+def analyze(text: str) -> list[str]:
+    """Terms for lexical (BM25) search: stems of the words of `text` without stop words."""
+    out = []
+    for m in _WORD.finditer(text):
+        norm = normalize(m.group())
+        if norm not in STOP_WORDS:
+            out.append(stem(norm))
+    return out

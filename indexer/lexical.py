@@ -1,0 +1,102 @@
+"""BM25 over passages, as a sparse term × passage matrix of precomputed term weights.
+
+Scoring a query is a sum of a few sparse rows, so search cost grows with the number of passages
+that contain the query terms, not with the vocabulary. Terms come from `text.analyze` (stems
+without stop words), the same normalisation concept linking uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from .text import analyze
+from .vectors import Rows, Scores, top_k
+
+K1 = 1.2
+B = 0.75
+
+
+class LexicalIndex:
+    """BM25 (Lucene variant: idf = ln(1 + (N - df + 0.5) / (df + 0.5)))."""
+
+    def __init__(self, weights: sparse.csr_matrix, vocabulary: dict[str, int]) -> None:
+        self._weights = weights  # shape (terms, passages)
+        self._vocabulary = vocabulary
+
+    @classmethod
+    def build(
+        cls,
+        texts: Iterable[str],
+        *,
+        k1: float = K1,
+        b: float = B,
+        analyzer: Callable[[str], list[str]] = analyze,
+    ) -> LexicalIndex:
+        vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
+        lengths: list[int] = []
+        for col, text in enumerate(texts):
+            terms = analyzer(text)
+            lengths.append(len(terms))
+            for term, count in Counter(terms).items():
+                rows.append(vocabulary.setdefault(term, len(vocabulary)))
+                cols.append(col)
+                counts.append(count)
+        n = len(lengths)
+        tf = np.asarray(counts, dtype=np.float32)
+        row_ids = np.asarray(rows, dtype=np.int64)
+        col_ids = np.asarray(cols, dtype=np.int64)
+        doc_len = np.asarray(lengths, dtype=np.float32)
+        avg_len = float(doc_len.mean()) if n and doc_len.mean() > 0 else 1.0
+        df = np.bincount(row_ids, minlength=len(vocabulary)).astype(np.float32)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        norm = k1 * (1.0 - b + b * doc_len[col_ids] / avg_len)
+        data = idf[row_ids] * tf * (k1 + 1.0) / (tf + norm)
+        weights = sparse.csr_matrix(
+            (data.astype(np.float32), (row_ids, col_ids)), shape=(len(vocabulary), n)
+        )
+        return cls(weights, vocabulary)
+
+    def __len__(self) -> int:
+        return int(self._weights.shape[1])
+
+    def scores(self, query: str) -> Scores:
+        """BM25 score of every passage for `query` (zeros where no term matches)."""
+        term_rows = [self._vocabulary[t] for t in analyze(query) if t in self._vocabulary]
+        if not term_rows:
+            return np.zeros(len(self), dtype=np.float32)
+        # a term repeated in the query counts again, as in Lucene's BM25 query weighting
+        picked = self._weights[term_rows]
+        return np.asarray(picked.sum(axis=0), dtype=np.float32).ravel()
+
+    def search(self, query: str, k: int, *, allowed: Rows | None = None) -> tuple[Scores, Rows]:
+        """Top-k passages with a positive score, best first, as (scores, rows)."""
+        scores = self.scores(query)
+        if allowed is not None:
+            sub = scores[allowed]
+            top = top_k(sub, k)
+            top = top[sub[top] > 0]
+            return sub[top], allowed[top].astype(np.int64)
+        top = top_k(scores, k)
+        top = top[scores[top] > 0]
+        return scores[top], top
+
+    def save(self, folder: Path, name: str) -> list[str]:
+        sparse.save_npz(folder / f"{name}.npz", self._weights, compressed=False)
+        terms: Sequence[str] = sorted(self._vocabulary, key=self._vocabulary.__getitem__)
+        (folder / f"{name}.vocab.json").write_text(json.dumps(terms), encoding="utf-8")
+        return [f"{name}.npz", f"{name}.vocab.json"]
+
+    @classmethod
+    def load(cls, folder: Path, name: str) -> LexicalIndex:
+        weights = sparse.load_npz(folder / f"{name}.npz").tocsr()
+        terms = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
+        return cls(weights, {t: i for i, t in enumerate(terms)})

@@ -1,0 +1,437 @@
+"""The index on disk: versioned folders published by an atomic symlink swap.
+
+    <root>/
+      current -> v20261123T101500Z-3f2a      the published version (a relative symlink)
+      v20261123T101500Z-3f2a/
+        manifest.json     written last: format, model, counts, fingerprints, per-file sha256
+        documents.jsonl  passages.jsonl  mentions.jsonl
+        concepts.json    (concepts and object properties)   candidates.json
+        cooccurrence.json  evidence.json
+        passages.faiss  passages.npy  concepts.faiss  concepts.npy  lexical.npz  lexical.vocab.json
+        graph.ttl
+      .build-*/          a build in progress (removed when a later build starts)
+      .lock              held by the build that is writing
+
+A build writes a complete version folder, fsyncs it, then points `current` at it with
+`os.replace` of a fresh symlink, which is atomic: a crash at any moment leaves either the old
+or the new version published, never a half-written one. Readers resolve `current` once and keep
+using that version's files for as long as they hold them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from . import FORMAT_VERSION
+from .embedder import Vectors
+from .errors import IndexMismatch, IndexMissing
+from .lexical import LexicalIndex
+from .models import (
+    Candidate,
+    Concept,
+    Cooccurrence,
+    Document,
+    Mention,
+    Passage,
+    PropertyDef,
+    Relation,
+    RelationEvidence,
+    Span,
+)
+from .vectors import Rows, VectorIndex
+
+CURRENT = "current"
+MANIFEST = "manifest.json"
+KEEP_VERSIONS = 2  # the published one and its predecessor
+
+
+class Manifest(BaseModel):
+    format_version: int
+    version: str
+    model: str
+    dimension: int
+    counts: dict[str, int]
+    corpus_fingerprint: str
+    ontology_fingerprint: str
+    settings: dict[str, Any]
+    built_at: str
+    build_seconds: float
+    files: dict[str, str]  # file name -> sha256
+
+    def summary(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"files", "settings"})
+
+
+@dataclass
+class IndexContents:
+    """Everything a build produces, in memory. Rows of the vector indexes align with
+    `passages` and `concepts` respectively; rows of `lexical` with `passages`."""
+
+    documents: list[Document]
+    passages: list[Passage]
+    concepts: list[Concept]
+    properties: list[PropertyDef]
+    mentions: list[Mention]
+    cooccurrences: list[Cooccurrence]
+    evidence: list[RelationEvidence]
+    candidates: list[Candidate]
+    passage_vectors: VectorIndex
+    concept_vectors: VectorIndex
+    lexical: LexicalIndex
+    graph_turtle: bytes
+    embedding_keys: list[str]  # per passage: hash of the exact text embedded (the reuse key)
+    sentence_vectors: Vectors  # one row per sentence, passages in order, sentences in order
+    sentence_keys: list[str]  # per sentence: hash of its text (the reuse key)
+
+
+@dataclass
+class Index:
+    """A published index version loaded for reading, with the lookups the service needs."""
+
+    path: Path
+    manifest: Manifest
+    documents: dict[str, Document]
+    passages: list[Passage]
+    concepts: dict[str, Concept]  # by URI, in label order
+    properties: dict[str, PropertyDef]
+    mentions: list[Mention]
+    cooccurrences: list[Cooccurrence]
+    evidence: list[RelationEvidence]
+    candidates: list[Candidate]
+    passage_vectors: VectorIndex
+    concept_vectors: VectorIndex
+    lexical: LexicalIndex
+    sentence_vectors: Vectors  # rows: the sentences of passage 0, then of passage 1, ...
+    passage_rows: dict[str, int] = field(default_factory=dict)
+    sentence_starts: list[int] = field(default_factory=list)  # first sentence row per passage
+    mentions_by_passage: dict[str, list[Mention]] = field(default_factory=dict)
+    mentions_by_concept: dict[str, list[Mention]] = field(default_factory=dict)
+    concept_order: list[str] = field(default_factory=list)  # URIs in concept-vector row order
+
+    def __post_init__(self) -> None:
+        self.passage_rows = {p.id: i for i, p in enumerate(self.passages)}
+        self.sentence_starts = np.cumsum([0] + [len(p.sentences) for p in self.passages]).tolist()
+        by_passage: dict[str, list[Mention]] = defaultdict(list)
+        by_concept: dict[str, list[Mention]] = defaultdict(list)
+        for m in self.mentions:
+            by_passage[m.passage_id].append(m)
+            by_concept[m.concept_uri].append(m)
+        self.mentions_by_passage = dict(by_passage)
+        self.mentions_by_concept = dict(by_concept)
+
+    @property
+    def graph_path(self) -> Path:
+        return self.path / "graph.ttl"
+
+    def sentence_vectors_of(self, passage_row: int) -> Vectors:
+        """Vectors of the sentences of one passage, in `Passage.sentences` order."""
+        start, end = self.sentence_starts[passage_row], self.sentence_starts[passage_row + 1]
+        return self.sentence_vectors[start:end]
+
+    def rows_for_concept(self, concept_uri: str) -> Rows:
+        rows = {
+            self.passage_rows[m.passage_id] for m in self.mentions_by_concept.get(concept_uri, ())
+        }
+        return np.asarray(sorted(rows), dtype=np.int64)
+
+    def rows_for_document(self, document_id: str) -> Rows:
+        rows = [i for i, p in enumerate(self.passages) if p.document_id == document_id]
+        return np.asarray(rows, dtype=np.int64)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    """Holds `<root>/.lock` so two builds never write the same index at once."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexMismatch(
+                f"{root}: another build is writing this index; wait for it"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_index(
+    root: Path, contents: IndexContents, manifest_fields: Mapping[str, Any]
+) -> Manifest:
+    """Writes `contents` as a new version under `root` and publishes it atomically.
+
+    The caller holds `build_lock(root)`. Returns the manifest of the published version.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".build-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    version = time.strftime("v%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    staging = root / f".build-{version}"
+    staging.mkdir()
+    try:
+        names = _write_files(staging, contents)
+        files = {name: _sha256(staging / name) for name in names}
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            version=version,
+            files=files,
+            **manifest_fields,
+        )
+        _write_atomic(staging / MANIFEST, manifest.model_dump_json(indent=2).encode())
+        _fsync_dir(staging)
+        final = root / version
+        os.replace(staging, final)
+        _publish(root, version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _prune(root, keep=KEEP_VERSIONS)
+    return manifest
+
+
+def _write_files(folder: Path, c: IndexContents) -> list[str]:
+    names = [
+        _write_jsonl(folder / "documents.jsonl", (asdict(d) for d in c.documents)),
+        _write_jsonl(folder / "passages.jsonl", (_passage_row(p) for p in c.passages)),
+        _write_jsonl(folder / "mentions.jsonl", (asdict(m) for m in c.mentions)),
+        _write_json(
+            folder / "concepts.json",
+            {
+                "concepts": [asdict(x) for x in c.concepts],
+                "properties": [asdict(x) for x in c.properties],
+            },
+        ),
+        _write_json(folder / "candidates.json", [asdict(x) for x in c.candidates]),
+        _write_json(folder / "cooccurrence.json", [asdict(x) for x in c.cooccurrences]),
+        _write_json(folder / "evidence.json", [asdict(x) for x in c.evidence]),
+        _write_json(folder / "passages.keys.json", c.embedding_keys),
+        _write_json(folder / "sentences.keys.json", c.sentence_keys),
+    ]
+    np.save(folder / "sentences.npy", c.sentence_vectors, allow_pickle=False)
+    names.append("sentences.npy")
+    names += c.passage_vectors.save(folder, "passages")
+    names += c.concept_vectors.save(folder, "concepts")
+    names += c.lexical.save(folder, "lexical")
+    (folder / "graph.ttl").write_bytes(c.graph_turtle)
+    names.append("graph.ttl")
+    for name in names:
+        with open(folder / name, "rb") as handle:
+            os.fsync(handle.fileno())
+    return names
+
+
+def _passage_row(p: Passage) -> dict[str, Any]:
+    row = asdict(p)
+    row["sentences"] = [[s.start, s.end] for s in p.sentences]
+    return row
+
+
+def _write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False))
+            handle.write("\n")
+    return path.name
+
+
+def _write_json(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path.name
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(root: Path, version: str) -> None:
+    link = root / f".{CURRENT}-{uuid.uuid4().hex[:6]}"
+    os.symlink(version, link)
+    os.replace(link, root / CURRENT)  # rename(2) over the old symlink is atomic
+    _fsync_dir(root)
+
+
+def _prune(root: Path, *, keep: int) -> None:
+    current = os.readlink(root / CURRENT)
+    versions = sorted((p for p in root.glob("v*") if p.is_dir()), key=lambda p: p.name)
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def resolve_version(root: Path) -> Path:
+    """The folder of the published version under `root` (or `root` itself if it is a version)."""
+    if (root / MANIFEST).is_file():
+        return root
+    current = root / CURRENT
+    if current.is_symlink() or current.exists():
+        target = current.resolve()
+        if (target / MANIFEST).is_file():
+            return target
+    raise IndexMissing(f"no index at {root}: run `leadgraph index corpus --out {root}`")
+
+
+def read_manifest(version_dir: Path) -> Manifest:
+    path = version_dir / MANIFEST
+    try:
+        manifest = Manifest.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError) as exc:
+        raise IndexMismatch(
+            f"{path}: unreadable manifest ({exc.__class__.__name__}); "
+            f"rebuild with `leadgraph index corpus --out {version_dir.parent}`"
+        ) from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"{path}: index format {manifest.format_version}, this leadgraph reads "
+            f"{FORMAT_VERSION}; rebuild with `leadgraph index corpus --out {version_dir.parent}`"
+        )
+    return manifest
+
+
+def verify_files(version_dir: Path, manifest: Manifest) -> None:
+    """Raises IndexMismatch naming the first missing or corrupted file."""
+    for name, expected in manifest.files.items():
+        path = version_dir / name
+        if not path.is_file():
+            raise IndexMismatch(f"{path}: missing; rebuild with `leadgraph index`")
+        if _sha256(path) != expected:
+            raise IndexMismatch(
+                f"{path}: checksum mismatch (corrupted or truncated); rebuild with "
+                f"`leadgraph index corpus --out {version_dir.parent}`"
+            )
+
+
+def load_index(root: Path, *, model: str | None = None, verify: bool = True) -> Index:
+    """Loads the published version under `root`.
+
+    Refuses (IndexMismatch) an index of another format, built with another model than `model`
+    when one is given, or whose files do not match their checksums.
+    """
+    folder = resolve_version(root)
+    manifest = read_manifest(folder)
+    if model is not None and manifest.model != model:
+        raise IndexMismatch(
+            f"{folder}: built with model {manifest.model!r}, the service is set to {model!r}; "
+            f"rebuild with `leadgraph index corpus --out {root} --model {model}`"
+        )
+    if verify:
+        verify_files(folder, manifest)
+    try:
+        concept_data = json.loads((folder / "concepts.json").read_text(encoding="utf-8"))
+        concepts = [_concept(c) for c in concept_data["concepts"]]
+        index = Index(
+            path=folder,
+            manifest=manifest,
+            documents={d["id"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")},
+            passages=[_passage(p) for p in _read_jsonl(folder / "passages.jsonl")],
+            concepts={c.uri: c for c in concepts},
+            properties={
+                p["uri"]: PropertyDef(**{**p, "cue_words": tuple(p["cue_words"])})
+                for p in concept_data["properties"]
+            },
+            mentions=[Mention(**m) for m in _read_jsonl(folder / "mentions.jsonl")],
+            cooccurrences=[Cooccurrence(**c) for c in _read_json(folder / "cooccurrence.json")],
+            evidence=[RelationEvidence(**e) for e in _read_json(folder / "evidence.json")],
+            candidates=[
+                Candidate(**{**c, "evidence": tuple(c["evidence"])})
+                for c in _read_json(folder / "candidates.json")
+            ],
+            passage_vectors=VectorIndex.load(folder, "passages"),
+            concept_vectors=VectorIndex.load(folder, "concepts"),
+            lexical=LexicalIndex.load(folder, "lexical"),
+            sentence_vectors=np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False),
+            concept_order=[c.uri for c in concepts],
+        )
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise IndexMismatch(
+            f"{folder}: cannot read index ({exc}); "
+            f"rebuild with `leadgraph index corpus --out {root}`"
+        ) from exc
+    return index
+
+
+def cached_vectors(root: Path, model: str, *, kind: str = "passages") -> dict[str, Vectors]:
+    """Vectors of the published version keyed by the hash of the text embedded, when it used
+    `model`; empty when there is no usable previous version. `kind` is "passages" or
+    "sentences". Lets a rebuild re-embed only what changed."""
+    try:
+        folder = resolve_version(root)
+        manifest = read_manifest(folder)
+        if manifest.model != model:
+            return {}
+        keys = _read_json(folder / f"{kind}.keys.json")
+        vectors = np.load(folder / f"{kind}.npy", allow_pickle=False)
+    except (IndexMissing, IndexMismatch, OSError, ValueError):
+        return {}
+    if len(vectors) != len(keys):
+        return {}
+    return {key: vectors[i] for i, key in enumerate(keys)}
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _passage(row: dict[str, Any]) -> Passage:
+    row["sentences"] = tuple(Span(s, e) for s, e in row["sentences"])
+    return Passage(**row)
+
+
+def _concept(row: dict[str, Any]) -> Concept:
+    return Concept(
+        **{
+            **row,
+            "alt_labels": tuple(row["alt_labels"]),
+            "broader": tuple(row["broader"]),
+            "narrower": tuple(row["narrower"]),
+            "related": tuple(row["related"]),
+            "relations": tuple(Relation(**r) for r in row["relations"]),
+        }
+    )

@@ -1,0 +1,108 @@
+"""FAISS vector indexes over L2-normalised embeddings (inner product is cosine similarity).
+
+Small collections use exact search (`IndexFlatIP`); above `hnsw_threshold` vectors an HNSW graph
+keeps search fast at the cost of exactness. The raw vectors are kept beside the index: filtered
+searches score the allowed rows exactly, and incremental rebuilds reuse them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from .embedder import Vectors
+
+HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+Scores = npt.NDArray[np.float32]
+Rows = npt.NDArray[np.int64]
+
+
+class VectorIndex:
+    """Row-addressed vectors: row i of the index is item i of whatever list it was built from."""
+
+    def __init__(self, index: Any, vectors: Vectors) -> None:
+        self._index = index
+        self.vectors = vectors
+
+    @classmethod
+    def build(cls, vectors: Vectors, *, hnsw_threshold: int = HNSW_THRESHOLD) -> VectorIndex:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dimension = int(vectors.shape[1])
+        index: Any
+        if len(vectors) >= hnsw_threshold:
+            index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        else:
+            index = faiss.IndexFlatIP(dimension)
+        if len(vectors):
+            index.add(vectors)
+        return cls(index, vectors)
+
+    @property
+    def kind(self) -> str:
+        return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "flat"
+
+    @property
+    def dimension(self) -> int:
+        return int(self._index.d)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, query: Vectors, k: int, *, allowed: Rows | None = None) -> tuple[Scores, Rows]:
+        """Top-k rows for one query vector, best first, as (scores, rows).
+
+        With `allowed`, only those rows are candidates and they are scored exactly.
+        """
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        if allowed is not None:
+            if len(allowed) == 0:
+                return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+            scores = self.vectors[allowed] @ query[0]
+            top = _top_k(scores, k)
+            return scores[top].astype(np.float32), allowed[top].astype(np.int64)
+        k = min(k, len(self))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores, rows = self._index.search(query, k)
+        keep = rows[0] >= 0
+        return scores[0][keep].astype(np.float32), rows[0][keep].astype(np.int64)
+
+    def save(self, folder: Path, name: str) -> list[str]:
+        """Writes `<name>.faiss` and `<name>.npy`; returns the file names written."""
+        faiss.write_index(self._index, str(folder / f"{name}.faiss"))
+        np.save(folder / f"{name}.npy", self.vectors, allow_pickle=False)
+        return [f"{name}.faiss", f"{name}.npy"]
+
+    @classmethod
+    def load(cls, folder: Path, name: str) -> VectorIndex:
+        index = faiss.read_index(str(folder / f"{name}.faiss"))
+        vectors = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        if isinstance(index, faiss.IndexHNSWFlat):
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        return cls(index, vectors)
+
+
+def _top_k(scores: npt.NDArray[np.floating[Any]], k: int) -> Rows:
+    """Indices of the k largest scores, best first (ties broken by position)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(len(scores))
+    order = np.lexsort((part, -scores[part]))
+    return part[order].astype(np.int64)
+
+
+top_k = _top_k

@@ -1,0 +1,143 @@
+"""The build pipeline and the index on disk: counts, round trip, incremental re-embedding,
+atomic publication, and refusal of indexes that do not match."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
+
+from indexer import build as build_module
+from indexer.build import build_index
+from indexer.errors import CorpusError, IndexMismatch, IndexMissing
+from indexer.namespaces import LG, passage_uri
+from indexer.store import load_index, resolve_version
+from tests.conftest import CORPUS
+from tests.fakes import HashingEmbedder
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+def test_build_publishes_a_loadable_index_with_counts(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    report = build_index([CORPUS], root, embedder=HashingEmbedder())
+    counts = report.manifest.counts
+    assert counts["documents"] == 3
+    assert counts["concepts"] >= 35
+    assert counts["passages"] >= 10 and counts["mentions"] > counts["passages"]
+    assert (root / "current").is_symlink()
+    index = load_index(root)
+    assert len(index.passages) == counts["passages"] == len(index.passage_vectors)
+    assert len(index.lexical) == counts["passages"]
+    assert len(index.concept_vectors) == counts["concepts"]
+    assert len(index.sentence_vectors) == sum(len(p.sentences) for p in index.passages)
+    for p in index.passages:
+        assert index.documents[p.document_id].text[p.start : p.end] == p.text
+    assert report.embedded == counts["passages"] and report.reused == 0
+
+
+def test_graph_ttl_loads_with_plain_rdflib_and_links_passages_to_concepts(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    report = build_index([CORPUS], root, embedder=HashingEmbedder())
+    graph = Graph().parse(report.path / "graph.ttl", format="turtle")
+    assert len(graph) == report.manifest.counts["triples"]
+    index = load_index(root)
+    lexical = next(m for m in index.mentions if m.method == "lexical")
+    passage = URIRef(passage_uri(lexical.passage_id))
+    assert (passage, DCTERMS.subject, URIRef(lexical.concept_uri)) in graph
+    assert len(list(graph.subjects(None, LG.Mention))) == len(index.mentions)
+
+
+def test_rebuild_reembeds_only_changed_passages(tmp_path: Path, corpus_copy: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index([corpus_copy], root, embedder=HashingEmbedder())
+    again = HashingEmbedder()
+    second = build_index([corpus_copy], root, embedder=again)
+    assert second.embedded == 0 and second.reused == first.manifest.counts["passages"]
+
+    article = corpus_copy / "synergy-of-success.md"
+    text = article.read_text(encoding="utf-8")
+    changed = text.replace(
+        "Fostering a Collaborative Culture", "Fostering a Collaborative Culture Every Day"
+    )
+    assert changed != text
+    article.write_text(changed, encoding="utf-8")
+    third = build_index([corpus_copy], root, embedder=HashingEmbedder())
+    assert 1 <= third.embedded <= 2  # the edited heading's passage only
+    assert third.reused == third.manifest.counts["passages"] - third.embedded
+
+
+def test_failed_build_leaves_the_published_index_intact(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "index"
+    first = build_index([corpus_copy], root, embedder=HashingEmbedder())
+
+    def explode(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt  # as if Ctrl-C arrived while the graph was being written
+
+    monkeypatch.setattr(build_module, "build_graph", explode)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([corpus_copy], root, embedder=HashingEmbedder())
+    assert resolve_version(root) == first.path
+    assert not list(root.glob(".build-*"))
+    assert load_index(root).manifest.version == first.manifest.version
+
+
+def test_bad_corpus_stops_before_touching_the_index(tmp_path: Path, corpus_copy: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index([corpus_copy], root, embedder=HashingEmbedder())
+    (corpus_copy / "empty.md").write_text("", encoding="utf-8")
+    with pytest.raises(CorpusError) as err:
+        build_index([corpus_copy], root, embedder=HashingEmbedder())
+    assert "empty.md" in str(err.value)
+    assert resolve_version(root) == first.path
+
+
+def test_old_versions_are_pruned_to_two(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    for _ in range(3):
+        build_index([CORPUS], root, embedder=HashingEmbedder())
+    assert len([p for p in root.iterdir() if p.name.startswith("v")]) == 2
+
+
+def test_loading_refuses_a_missing_index_with_the_command_to_run(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing, match="leadgraph index"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_loading_refuses_an_index_of_another_model(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    with pytest.raises(IndexMismatch, match="built with model 'fake-hashing'"):
+        load_index(root, model="some/other-model")
+
+
+def test_loading_detects_a_truncated_file_by_its_checksum(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    report = build_index([CORPUS], root, embedder=HashingEmbedder())
+    target = report.path / "passages.npy"
+    os.truncate(target, target.stat().st_size // 2)
+    with pytest.raises(IndexMismatch, match="passages.npy: checksum mismatch"):
+        load_index(root)
+
+
+def test_loading_refuses_another_format_version(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    report = build_index([CORPUS], root, embedder=HashingEmbedder())
+    manifest_path = report.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 999
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch, match="index format 999"):
+        load_index(root)

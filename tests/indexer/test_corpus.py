@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.corpus import corpus_fingerprint, read_corpus
+from indexer.errors import CorpusError
+from tests.conftest import CORPUS, ROOT
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+BUNDLED = {
+    "synergy-of-success": "000_794423481e9f302f.txt",
+    "organizational-leadership-and-management": "003_569b31adfc32932d.txt",
+    "leadership-vs-management-power-duo": "004_5033195712522462.txt",
+}
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path
+
+
+def error_of(paths: list[Path]) -> CorpusError:
+    with pytest.raises(CorpusError) as info:
+        read_corpus(paths)
+    return info.value
+
+
+# --- the bundled corpus --------------------------------------------------------------------
+
+
+def test_bundled_corpus_reads_three_documents_with_their_metadata() -> None:
+    docs = {d.id: d for d in read_corpus([CORPUS], base=ROOT)}
+
+    assert set(docs) == set(BUNDLED)
+    assert docs["leadership-vs-management-power-duo"].kind == "video transcript"
+    assert docs["synergy-of-success"].kind == "article"
+    assert docs["organizational-leadership-and-management"].kind == "article"
+    assert docs["organizational-leadership-and-management"].date == "2020-02-19"
+    assert docs["synergy-of-success"].date is None
+    assert docs["synergy-of-success"].title == (
+        "The Synergy of Success: Unveiling the Connection Between Leadership and Management"
+    )
+    assert docs["synergy-of-success"].source == "corpus/synergy-of-success.md"
+
+
+def test_bundled_body_starts_on_the_line_after_the_front_matter() -> None:
+    for doc in read_corpus([CORPUS]):
+        lines = (CORPUS / f"{doc.id}.md").read_text(encoding="utf-8").split("\n")
+        assert lines[doc.line - 2] == "---"
+        assert lines[doc.line - 1] == doc.text.split("\n")[0]
+
+
+@pytest.mark.skipif(not SEEDS.exists(), reason="seed articles not available")
+def test_bundled_bodies_equal_the_seed_files_byte_for_byte() -> None:
+    for doc in read_corpus([CORPUS]):
+        seed = (SEEDS / BUNDLED[doc.id]).read_bytes()
+        assert doc.text.encode("utf-8") == seed
+        raw = (CORPUS / f"{doc.id}.md").read_bytes()
+        assert raw.endswith(b"\n---\n" + seed)
+
+
+def test_fingerprint_changes_with_text_but_not_with_location(tmp_path: Path) -> None:
+    docs = read_corpus([CORPUS])
+    for name in BUNDLED:
+        write(tmp_path / "copy" / f"{name}.md", (CORPUS / f"{name}.md").read_bytes())
+    copied = read_corpus([tmp_path / "copy"])
+    assert corpus_fingerprint(docs) == corpus_fingerprint(copied)
+
+    write(tmp_path / "extra.txt", "Another article.\n")
+    assert corpus_fingerprint(read_corpus([CORPUS, tmp_path / "extra.txt"])) != (
+        corpus_fingerprint(docs)
+    )
+
+
+# --- formats -------------------------------------------------------------------------------
+
+
+def test_folder_is_read_recursively_sorted_skipping_hidden_and_other_files(tmp_path: Path) -> None:
+    write(tmp_path / "b.md", "B title\n\nBody b.\n")
+    write(tmp_path / "a" / "z.txt", "Z title\nBody z.\n")
+    write(tmp_path / "a" / "notes.pdf", b"%PDF")
+    write(tmp_path / ".hidden.md", "Hidden\n")
+    write(tmp_path / ".git" / "x.md", "Hidden too\n")
+
+    docs = read_corpus([tmp_path], base=tmp_path)
+
+    assert [d.id for d in docs] == ["z", "b"]
+    assert [d.source for d in docs] == ["a/z.txt", "b.md"]
+
+
+def test_txt_without_front_matter_takes_title_from_first_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "My Notes_2.txt", "\n  Why leaders matter  \nBecause they do.\n")
+
+    (doc,) = read_corpus([path])
+
+    assert doc.id == "my-notes_2"
+    assert doc.title == "Why leaders matter"
+    assert doc.kind == "article"
+    assert doc.text == "\n  Why leaders matter  \nBecause they do.\n"
+    assert doc.line == 1
+    assert doc.source == str(path)
+
+
+def test_front_matter_sets_metadata_and_ignores_extras(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "a.md",
+        "---\nid: talk-1\ntitle: A talk\nkind: video transcript\ndate: 2021-03-04\n"
+        "author: someone\n---\nText of the talk.\n",
+    )
+
+    (doc,) = read_corpus([path])
+
+    assert (doc.id, doc.title, doc.kind, doc.date) == (
+        "talk-1",
+        "A talk",
+        "video transcript",
+        "2021-03-04",
+    )
+    assert doc.text == "Text of the talk.\n"
+    assert doc.line == 8
+
+
+def test_utf8_bom_is_tolerated(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", b"\xef\xbb\xbf---\nid: bom\n---\nText.\n")
+
+    (doc,) = read_corpus([path])
+
+    assert doc.id == "bom"
+    assert doc.text == "Text.\n"
+
+
+def test_beir_jsonl_reads_one_document_per_line(tmp_path: Path) -> None:
+    rows = [
+        {"_id": "4983", "title": "Microstructure", "text": "Alterations of white matter."},
+        {"_id": "MED-10", "title": "", "text": "Second.", "metadata": {}},
+    ]
+    path = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n\n")
+
+    docs = read_corpus([path])
+
+    assert [(d.id, d.title, d.text, d.line, d.kind) for d in docs] == [
+        ("4983", "Microstructure", "Alterations of white matter.", 1, "article"),
+        ("MED-10", "", "Second.", 2, "article"),
+    ]
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    err = error_of([tmp_path / "nope.md"])
+    assert err.path.endswith("nope.md")
+    assert "no such file" in err.message
+
+
+def test_explicitly_named_unsupported_file_is_an_error(tmp_path: Path) -> None:
+    err = error_of([write(tmp_path / "a.pdf", b"%PDF")])
+    assert "unsupported file type '.pdf'" in err.message
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "problem"),
+    [
+        ("", 1, "empty file"),
+        (" \n\n\t\n", 1, "empty file"),
+        ("---\nid: a\n---\n \n\n", 4, "no text"),
+        ("---\nid: a\ntitle: x\n\nBody\n", 1, "unterminated front matter"),
+        ("---\nid: a\ntitle: x: y\n---\nBody\n", 3, "malformed front matter"),
+        ("---\nid: a\ntitle: [unclosed\n---\nBody\n", 3, "malformed front matter"),
+        ("---\n- a\n- b\n---\nBody\n", 2, "must be a mapping"),
+        ("---\ntitle: T\nid: 12\n---\nBody\n", 3, "id must be a string"),
+        ("---\nid: 'bad id!'\n---\nBody\n", 2, "invalid document id 'bad id!'"),
+        ("---\nid: -dash\n---\nBody\n", 2, "invalid document id"),
+        ("---\nid: a\nkind: podcast\n---\nBody\n", 3, "invalid kind 'podcast'"),
+        ("---\nid: a\n\ndate: 2020-02-30\n---\nBody\n", 4, "invalid date"),
+        ("---\nid: a\ndate: 19 February 2020\n---\nBody\n", 3, "invalid date"),
+        ("---\nid: a\ndate: 2020\n---\nBody\n", 3, "invalid date"),
+        ("---\ntitle: 7\n---\nBody\n", 2, "title must be a non-empty string"),
+    ],
+)
+def test_malformed_article_names_file_line_and_problem(
+    tmp_path: Path, content: str, line: int, problem: str
+) -> None:
+    path = write(tmp_path / "bad.md", content)
+
+    err = error_of([path])
+
+    assert err.path == str(path)
+    assert err.line == line
+    assert problem in err.message
+    assert str(err).startswith(f"{path}:{line}: ")
+
+
+def test_undecodable_bytes_report_the_line_of_the_first_bad_byte(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", b"Title\nfine\nbad \xff byte\nmore \xfe\n")
+
+    err = error_of([path])
+
+    assert err.line == 3
+    assert "UTF-8" in err.message and "0xff" in err.message
+
+
+@pytest.mark.parametrize(
+    ("line_text", "problem"),
+    [
+        ('{"_id": "2", "text": ', "malformed JSON"),
+        ('["not", "an", "object"]', "expected a JSON object"),
+        ('{"title": "t", "text": "x"}', "missing '_id'"),
+        ('{"_id": 2, "text": "x"}', "'_id' must be a string"),
+        ('{"_id": "2", "title": "t"}', "missing 'text'"),
+        ('{"_id": "a b", "text": "x"}', "invalid document id 'a b'"),
+        ('{"_id": "2", "title": 5, "text": "x"}', "'title' must be a string"),
+    ],
+)
+def test_malformed_jsonl_line_names_its_line(tmp_path: Path, line_text: str, problem: str) -> None:
+    path = write(tmp_path / "c.jsonl", '{"_id": "1", "text": "ok"}\n\n' + line_text + "\n")
+
+    err = error_of([path])
+
+    assert err.line == 3
+    assert problem in err.message
+
+
+def test_duplicate_id_names_both_places(tmp_path: Path) -> None:
+    first = write(tmp_path / "a" / "x.txt", "One\n")
+    second = write(tmp_path / "b" / "x.md", "---\ntitle: Two\nid: x\n---\nTwo\n")
+
+    with pytest.raises(CorpusError) as info:
+        read_corpus([tmp_path], base=tmp_path)
+
+    assert info.value.path == str(second)
+    assert info.value.line == 3
+    assert info.value.message == "duplicate document id 'x' (first in a/x.txt:1)"
+    assert first.exists()
+
+
+def test_duplicate_id_across_jsonl_and_article(tmp_path: Path) -> None:
+    write(tmp_path / "c.jsonl", '{"_id": "a", "text": "x"}\n{"_id": "b", "text": "y"}\n')
+    article = write(tmp_path / "d" / "b.txt", "B\n")
+
+    err = error_of([tmp_path / "c.jsonl", article])
+
+    assert err.line == 1
+    assert "duplicate document id 'b'" in err.message
+    assert "c.jsonl:2" in err.message

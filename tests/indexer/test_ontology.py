@@ -1,0 +1,327 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import OWL, RDF, SKOS, Literal, URIRef
+
+from indexer.errors import OntologyError
+from indexer.models import Relation
+from indexer.namespaces import LG, SCHEME, concept_uri
+from indexer.ontology import (
+    DEFAULT_ONTOLOGY,
+    DEFAULT_SHAPES,
+    Ontology,
+    ValidationReport,
+    load_ontology,
+    validate_ontology,
+)
+
+REQUIRED_IDS = """
+    Leadership Management Vision Purpose Execution StrategicAlignment Trust Influence BridgeRole
+    PsychologicalSafety Accountability Planning Organizing Controlling ResourceAllocation
+    Communication Flexibility CollaborativeCulture LeadershipMindset ContinuousImprovement
+    Empowerment Motivation Innovation Mission OrganizationalCulture Resilience Engagement
+    Leader Manager Workforce RoleDuality LeadershipWithoutManagement ManagementWithoutLeadership
+""".split()
+
+PROPERTY_NAMES = "provides operationalizes complements bridges dependsOn enables answersQuestion"
+
+PREFIXES = """\
+@prefix c:    <https://leadgraph.dev/concept/> .
+@prefix lg:   <https://leadgraph.dev/ontology#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix owl:  <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+"""
+
+# A minimal ontology that conforms; the broken variants below each add one fault to it.
+VALID_SMALL = (
+    PREFIXES
+    + """
+c:scheme a skos:ConceptScheme ;
+    <http://purl.org/dc/terms/title> "t"@en ;
+    <http://purl.org/dc/terms/description> "d"@en ;
+    <http://purl.org/dc/terms/created> "2025-01-01"^^<http://www.w3.org/2001/XMLSchema#date> ;
+    <http://purl.org/dc/terms/license> <https://creativecommons.org/licenses/by/4.0/> ;
+    skos:hasTopConcept c:Leadership .
+lg:Role a owl:Class ; rdfs:subClassOf skos:Concept .
+lg:bridges a owl:ObjectProperty ; rdfs:label "bridges"@en ; rdfs:comment "x"@en ;
+    rdfs:domain lg:Role ; rdfs:range lg:Role ; lg:cueWord "bridge" .
+c:Leadership a skos:Concept ; skos:prefLabel "leadership"@en ; skos:definition "d"@en ;
+    skos:inScheme c:scheme ; skos:topConceptOf c:scheme ;
+    skos:narrower c:Leader , c:Vision .
+c:Vision a skos:Concept ; skos:prefLabel "vision"@en ; skos:definition "d"@en ;
+    skos:inScheme c:scheme ; skos:broader c:Leadership .
+c:Leader a skos:Concept , lg:Role ; skos:prefLabel "leader"@en ; skos:definition "d"@en ;
+    skos:inScheme c:scheme ; skos:broader c:Leadership .
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Ontology:
+    return load_ontology(DEFAULT_ONTOLOGY)
+
+
+@pytest.fixture(scope="module")
+def shipped_report() -> ValidationReport:
+    return validate_ontology(DEFAULT_ONTOLOGY, DEFAULT_SHAPES)
+
+
+def _validate(tmp_path: Path, turtle: str) -> ValidationReport:
+    path = tmp_path / "broken.ttl"
+    path.write_text(turtle, encoding="utf-8")
+    return validate_ontology(path, DEFAULT_SHAPES)
+
+
+def _relation(ontology: Ontology, subject: str, predicate: str, target: str) -> bool:
+    return Relation(str(LG[predicate]), concept_uri(target)) in ontology.by_id(subject).relations
+
+
+# --- the shipped ontology -------------------------------------------------------------------
+
+
+def test_default_paths_point_at_the_repo_ontology_folder() -> None:
+    assert DEFAULT_ONTOLOGY.is_file() and DEFAULT_ONTOLOGY.name == "leadership.ttl"
+    assert DEFAULT_SHAPES.is_file() and DEFAULT_SHAPES.parent == DEFAULT_ONTOLOGY.parent
+
+
+def test_shipped_ontology_has_at_least_35_concepts_including_the_required_ones(
+    ontology: Ontology,
+) -> None:
+    ids = {c.id for c in ontology.concepts}
+    assert len(ontology.concepts) >= 35
+    assert set(REQUIRED_IDS) <= ids
+
+
+def test_concepts_are_sorted_by_pref_label(ontology: Ontology) -> None:
+    labels = [c.pref_label.casefold() for c in ontology.concepts]
+    assert labels == sorted(labels)
+
+
+def test_every_concept_has_one_english_pref_label_a_definition_and_the_scheme(
+    ontology: Ontology,
+) -> None:
+    g = ontology.graph
+    for c in ontology.concepts:
+        prefs = list(g.objects(URIRef(c.uri), SKOS.prefLabel))
+        assert len(prefs) == 1, c.id
+        assert isinstance(prefs[0], Literal) and prefs[0].language == "en", c.id
+        assert c.definition.strip(), c.id
+        assert (URIRef(c.uri), SKOS.inScheme, SCHEME) in g, c.id
+        assert c.uri == concept_uri(c.id)
+
+
+def test_no_label_names_two_concepts(ontology: Ontology) -> None:
+    owner: dict[str, str] = {}
+    for c in ontology.concepts:
+        for label in c.labels:
+            key = label.casefold()
+            assert owner.setdefault(key, c.id) == c.id, f"{label!r}: {owner[key]} and {c.id}"
+
+
+def test_alt_labels_carry_synonyms(ontology: Ontology) -> None:
+    assert {"adaptability", "agility"} <= set(ontology.by_id("Flexibility").alt_labels)
+    assert {"the why", "sense of purpose", "shared purpose"} <= set(
+        ontology.by_id("Purpose").alt_labels
+    )
+    assert {"the how", "implementation"} <= set(ontology.by_id("Execution").alt_labels)
+    assert "linking pin" in ontology.by_id("BridgeRole").alt_labels
+
+
+def test_words_reserved_for_the_semantic_fallback_are_no_labels(ontology: Ontology) -> None:
+    labels = {label.casefold() for c in ontology.concepts for label in c.labels}
+    assert "go-between" not in labels and "go between" not in labels
+    assert "bouncing back" not in labels
+
+
+def test_hierarchy_is_declared_in_both_directions(ontology: Ontology) -> None:
+    g = ontology.graph
+    for c in ontology.concepts:
+        node = URIRef(c.uri)
+        for parent in g.objects(node, SKOS.broader):
+            assert (parent, SKOS.narrower, node) in g, f"{c.id} broader {parent}"
+        for child in g.objects(node, SKOS.narrower):
+            assert (child, SKOS.broader, node) in g, f"{c.id} narrower {child}"
+    assert concept_uri("Vision") in ontology.by_id("Leadership").narrower
+    assert ontology.by_id("Planning").broader == (concept_uri("Management"),)
+
+
+def test_typed_relations_state_what_the_corpus_says(ontology: Ontology) -> None:
+    assert _relation(ontology, "Leadership", "provides", "Vision")
+    assert _relation(ontology, "Leadership", "provides", "Purpose")
+    assert _relation(ontology, "Management", "operationalizes", "Vision")
+    assert _relation(ontology, "Leadership", "complements", "Management")
+    assert _relation(ontology, "Manager", "bridges", "Workforce")
+    assert _relation(ontology, "Manager", "bridges", "Leader")
+    assert _relation(ontology, "PsychologicalSafety", "enables", "Innovation")
+    assert _relation(ontology, "Leadership", "answersQuestion", "Purpose")
+    assert _relation(ontology, "Management", "answersQuestion", "Execution")
+    assert _relation(ontology, "StrategicAlignment", "dependsOn", "Communication")
+    total = sum(len(c.relations) for c in ontology.concepts)
+    assert total >= 25
+
+
+def test_symmetric_relations_are_seen_from_both_ends(ontology: Ontology) -> None:
+    assert _relation(ontology, "Management", "complements", "Leadership")
+
+
+def test_relation_targets_are_concepts_of_the_ontology(ontology: Ontology) -> None:
+    props = {p.uri for p in ontology.properties}
+    for c in ontology.concepts:
+        for r in c.relations:
+            assert r.predicate in props
+            ontology.concept(r.target)  # raises if unknown
+
+
+def test_properties_have_label_definition_domain_range_and_cue_words(ontology: Ontology) -> None:
+    by_uri = {p.uri: p for p in ontology.properties}
+    for name in PROPERTY_NAMES.split():
+        assert str(LG[name]) in by_uri, name
+    for p in ontology.properties:
+        assert p.label and p.definition and p.domain and p.range, p.uri
+        assert p.cue_words and all(w == w.lower() for w in p.cue_words), p.uri
+    assert "provide" in by_uri[str(LG.provides)].cue_words
+    assert "translate" in by_uri[str(LG.operationalizes)].cue_words
+    assert by_uri[str(LG.bridges)].domain == str(LG.Role)
+    assert by_uri[str(LG.provides)].inverse == str(LG.isProvidedBy)
+    assert by_uri[str(LG.complements)].inverse == str(LG.complements)
+    assert (LG.cueWord, RDF.type, OWL.AnnotationProperty) in ontology.graph
+
+
+def test_every_object_property_has_a_domain_and_range_shape(ontology: Ontology) -> None:
+    from rdflib import Graph
+    from rdflib.namespace import SH
+
+    shapes = Graph().parse(DEFAULT_SHAPES, format="turtle")
+    targeted = {str(o) for o in shapes.objects(None, SH.targetSubjectsOf)}
+    assert {p.uri for p in ontology.properties} <= targeted
+
+
+def test_lookup_of_unknown_concept_raises_ontology_error(ontology: Ontology) -> None:
+    assert ontology.by_id("Trust").uri == concept_uri("Trust")
+    assert ontology.concept(concept_uri("Trust")).pref_label == "trust"
+    with pytest.raises(OntologyError, match="NoSuchThing"):
+        ontology.by_id("NoSuchThing")
+    with pytest.raises(OntologyError, match="NoSuchThing"):
+        ontology.concept(concept_uri("NoSuchThing"))
+
+
+def test_shipped_ontology_conforms_to_its_shapes(shipped_report: ValidationReport) -> None:
+    assert shipped_report.conforms, "\n".join(shipped_report.messages)
+    assert shipped_report.messages == ()
+
+
+# --- broken ontologies ----------------------------------------------------------------------
+
+
+def test_small_valid_ontology_conforms(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL)
+    assert report.conforms, report.messages
+
+
+def test_concept_without_definition_fails_validation(tmp_path: Path) -> None:
+    report = _validate(
+        tmp_path,
+        VALID_SMALL.replace(
+            'c:Vision a skos:Concept ; skos:prefLabel "vision"@en ; skos:definition "d"@en ;',
+            'c:Vision a skos:Concept ; skos:prefLabel "vision"@en ;',
+        ),
+    )
+    assert not report.conforms
+    assert any("c:Vision" in m and "definition" in m for m in report.messages), report.messages
+
+
+def test_two_english_pref_labels_fail_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + 'c:Vision skos:prefLabel "big picture"@en .\n')
+    assert not report.conforms
+    assert any(
+        "c:Vision" in m and "skos:prefLabel" in m and "one skos:prefLabel per language" in m
+        for m in report.messages
+    ), report.messages
+
+
+def test_alt_label_without_language_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + 'c:Vision skos:altLabel "north star" .\n')
+    assert not report.conforms
+    assert any(
+        "c:Vision" in m and "skos:altLabel" in m and "language-tagged" in m for m in report.messages
+    ), report.messages
+
+
+def test_alt_label_equal_to_pref_label_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + 'c:Vision skos:altLabel "vision"@en .\n')
+    assert any("must differ from the skos:prefLabel" in m for m in report.messages)
+
+
+def test_relation_object_outside_the_range_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + "c:Leader lg:bridges c:Vision .\n")
+    assert not report.conforms
+    assert any(
+        "c:Leader" in m and "lg:bridges" in m and "range" in m and "c:Vision" in m
+        for m in report.messages
+    ), report.messages
+
+
+def test_relation_subject_outside_the_domain_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + "c:Vision lg:bridges c:Leader .\n")
+    assert any("c:Vision" in m and "domain" in m for m in report.messages), report.messages
+
+
+def test_concept_broader_than_itself_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + "c:Vision skos:broader c:Vision .\n")
+    assert any("c:Vision" in m and "its own skos:broader" in m for m in report.messages)
+
+
+def test_one_sided_hierarchy_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL.replace("c:Leader , c:Vision", "c:Leader"))
+    assert any("c:Vision skos:broader" in m and "both be declared" in m for m in report.messages), (
+        report.messages
+    )
+
+
+# --- files that cannot be loaded ------------------------------------------------------------
+
+
+def test_turtle_syntax_error_raises_ontology_error_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ttl"
+    path.write_text(PREFIXES + "\nc:Vision a skos:Concept ;; skos:prefLabel .\n", encoding="utf-8")
+    with pytest.raises(OntologyError, match=r"bad\.ttl:\d+: Turtle syntax error"):
+        load_ontology(path)
+    with pytest.raises(OntologyError, match=r"bad\.ttl"):
+        validate_ontology(path, DEFAULT_SHAPES)
+
+
+def test_missing_file_raises_ontology_error(tmp_path: Path) -> None:
+    with pytest.raises(OntologyError, match=r"nope\.ttl: ontology file not found"):
+        load_ontology(tmp_path / "nope.ttl")
+    with pytest.raises(OntologyError, match=r"nope\.ttl: shapes file not found"):
+        validate_ontology(DEFAULT_ONTOLOGY, tmp_path / "nope.ttl")
+
+
+def test_file_without_concepts_raises_ontology_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.ttl"
+    path.write_text(PREFIXES, encoding="utf-8")
+    with pytest.raises(OntologyError, match=r"empty\.ttl: no skos:Concept"):
+        load_ontology(path)
+
+
+def test_duplicate_short_ids_raise_ontology_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.ttl"
+    path.write_text(
+        VALID_SMALL + '<https://example.org/x/Vision> a skos:Concept ; skos:prefLabel "v"@en .\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(OntologyError, match="short id 'Vision'"):
+        load_ontology(path)
+
+
+def test_small_ontology_loads_with_lenient_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "small.ttl"
+    path.write_text(VALID_SMALL + "c:Leader lg:bridges c:Leader .\n", encoding="utf-8")
+    loaded = load_ontology(path)
+    assert [c.id for c in loaded.concepts] == ["Leader", "Leadership", "Vision"]
+    assert loaded.by_id("Vision").broader == (concept_uri("Leadership"),)
+    assert loaded.by_id("Leader").relations == (Relation(str(LG.bridges), concept_uri("Leader")),)
+    assert [p.label for p in loaded.properties] == ["bridges"]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from indexer.vectors import VectorIndex
+
+
+def _unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(rows, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_exact_search_returns_the_query_row_first_with_cosine_one() -> None:
+    vectors = _unit(50)
+    index = VectorIndex.build(vectors)
+    scores, rows = index.search(vectors[7], 5)
+    assert index.kind == "flat"
+    assert rows[0] == 7 and abs(scores[0] - 1.0) < 1e-5
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_search_restricted_to_allowed_rows_scores_only_those() -> None:
+    vectors = _unit(50)
+    index = VectorIndex.build(vectors)
+    allowed = np.array([3, 9, 21], dtype=np.int64)
+    scores, rows = index.search(vectors[9], 10, allowed=allowed)
+    assert set(rows) == {3, 9, 21} and rows[0] == 9
+    assert np.allclose(scores, vectors[rows] @ vectors[9])
+
+
+def test_empty_allowed_set_and_empty_index_return_nothing() -> None:
+    index = VectorIndex.build(_unit(5))
+    assert len(index.search(_unit(1)[0], 3, allowed=np.array([], dtype=np.int64))[1]) == 0
+    empty = VectorIndex.build(np.zeros((0, 16), dtype=np.float32))
+    assert len(empty.search(_unit(1)[0], 3)[1]) == 0
+
+
+def test_hnsw_above_threshold_agrees_with_exact_search(tmp_path: Path) -> None:
+    vectors = _unit(2000, dim=32, seed=1)
+    hnsw = VectorIndex.build(vectors, hnsw_threshold=1000)
+    exact = VectorIndex.build(vectors)
+    assert hnsw.kind == "hnsw"
+    queries = _unit(20, dim=32, seed=2)
+    overlap = [
+        len(set(hnsw.search(q, 10)[1]) & set(exact.search(q, 10)[1])) / 10 for q in queries
+    ]
+    assert np.mean(overlap) >= 0.95
+    hnsw.save(tmp_path, "v")
+    loaded = VectorIndex.load(tmp_path, "v")
+    assert loaded.kind == "hnsw" and len(loaded) == 2000
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    vectors = _unit(20)
+    names = VectorIndex.build(vectors).save(tmp_path, "passages")
+    assert names == ["passages.faiss", "passages.npy"]
+    loaded = VectorIndex.load(tmp_path, "passages")
+    assert np.array_equal(np.asarray(loaded.vectors), vectors)
+    assert loaded.search(vectors[4], 1)[1][0] == 4
