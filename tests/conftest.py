@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.build import build_index
 from tests.fakes import HashingEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,3 +28,11 @@ def real_embedder():  # type: ignore[no-untyped-def]
     from indexer.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The bundled corpus indexed with the real model, once per test session."""
+    root = tmp_path_factory.mktemp("real-index") / "index"
+    build_index([CORPUS], root, embedder=real_embedder)
+    return root
