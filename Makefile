@@ -32,12 +32,12 @@ run: $(STAMP)
 
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP)
-	$(BIN)/ruff check app indexer tests bench
+	$(BIN)/ruff check $(wildcard app indexer tests bench)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app indexer tests bench
+	$(BIN)/ruff check $(wildcard app indexer tests bench)
 
 clean:
 	rm -rf $(VENV) $(INDEX) .pytest_cache .mypy_cache .ruff_cache

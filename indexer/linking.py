@@ -117,6 +117,8 @@ class LexicalMatcher:
       "organization" the stem of "organizing" and "means" the stem of "meaning".
     - If an occurrence still fits labels of several concepts, it goes to the concept whose label
       has these very words; if that leaves no single concept, it stays unlinked, not guessed.
+    - Articles inside a multi-word phrase are skipped on both sides ("bridge between leaders and
+      the workforce" matches the label "bridge between leaders and workforce").
     - Where matches overlap, the one with more words wins ("leadership mindset" over
       "leadership"), then the earlier one.
 
@@ -133,7 +135,9 @@ class LexicalMatcher:
                 if not key:
                     continue
                 label_keys.add(key)
-                words = tuple(t.norm for t in tokenize(label))
+                words = _without_inner_articles(tuple(t.norm for t in tokenize(label)))
+                if len(words) > 1:
+                    key = tuple(stem(w) for w in words)
                 if i == 0:
                     score = PREF_LABEL_SCORE
                 else:
@@ -164,22 +168,29 @@ class LexicalMatcher:
         """Non-overlapping label occurrences in `text`, in text order; offsets are `offset` + local,
         so `text[m.start - offset:m.end - offset] == m.surface`."""
         tokens = tokenize(text)
-        found: list[tuple[int, int, _Label]] = []  # (first token, word count, label)
+        # (first token, tokens spanned, label words matched, label)
+        found: list[tuple[int, int, int, _Label]] = []
         for i in range(len(tokens)):
-            for n in range(1, min(self._max_words, len(tokens) - i) + 1):
-                gap_start, gap_end = tokens[i + n - 2].end, tokens[i + n - 1].start
-                if n > 1 and not _JOINER.fullmatch(text, gap_start, gap_end):
-                    break
-                entries = self._labels.get(tuple(t.stem for t in tokens[i : i + n]))
-                if entries is None:
-                    continue
-                label = _choose(entries, tokens[i : i + n])
-                if label is not None:
-                    found.append((i, n, label))
-        found.sort(key=lambda f: (-f[1], f[0]))
+            words: list[Token] = []
+            j = i
+            while j < len(tokens) and len(words) < self._max_words:
+                if j > i:
+                    if not _JOINER.fullmatch(text, tokens[j - 1].end, tokens[j].start):
+                        break
+                    if tokens[j].norm in _ARTICLES:  # "leaders and the workforce"
+                        j += 1
+                        continue
+                words.append(tokens[j])
+                entries = self._labels.get(tuple(t.stem for t in words))
+                if entries is not None:
+                    label = _choose(entries, words)
+                    if label is not None:
+                        found.append((i, j - i + 1, len(words), label))
+                j += 1
+        found.sort(key=lambda f: (-f[2], f[0]))
         taken = [False] * len(tokens)
         chosen: list[tuple[int, int, _Label]] = []
-        for i, n, label in found:
+        for i, n, _, label in found:
             if any(taken[i : i + n]):
                 continue
             taken[i : i + n] = [True] * n
@@ -194,6 +205,15 @@ class LexicalMatcher:
                 )
             )
         return matches
+
+
+_ARTICLES = frozenset({"the", "a", "an"})
+
+
+def _without_inner_articles(words: tuple[str, ...]) -> tuple[str, ...]:
+    """`words` without articles after the first word: "bridge between leaders and the
+    workforce" and "bridge between leaders and workforce" name the same thing."""
+    return words[:1] + tuple(w for w in words[1:] if w not in _ARTICLES)
 
 
 def _choose(entries: tuple[_Label, ...], tokens: Sequence[Token]) -> _Label | None:

@@ -96,6 +96,18 @@ def test_curly_and_straight_quotes_match_a_quoted_label() -> None:
     assert found("answers the why first") == [("Purpose", "the why", 0.9)]
 
 
+def test_articles_inside_a_multi_word_label_are_skipped_on_both_sides() -> None:
+    concepts = (
+        concept("BridgeRole", "bridge role", "bridge between leaders and workforce"),
+        concept("Vision", "vision of the future"),
+    )
+    matcher = LexicalMatcher(concepts)
+    found_bridge = matcher.find("managers provide the bridge between leaders and the workforce")
+    assert [m.surface for m in found_bridge] == ["bridge between leaders and the workforce"]
+    assert [m.surface for m in matcher.find("a vision of future")] == ["vision of future"]
+    assert matcher.find("the bridge") == []
+
+
 def test_longest_match_wins() -> None:
     assert found("a leadership mindset and psychological safety") == [
         ("LeadershipMindset", "leadership mindset", 1.0),

@@ -132,8 +132,13 @@ def test_alt_labels_carry_synonyms(ontology: Ontology) -> None:
 
 def test_words_reserved_for_the_semantic_fallback_are_no_labels(ontology: Ontology) -> None:
     labels = {label.casefold() for c in ontology.concepts for label in c.labels}
-    assert "go-between" not in labels and "go between" not in labels
-    assert "bouncing back" not in labels
+    assert not any("bouncing back" in label for label in labels)
+
+
+def test_go_between_is_a_curated_synonym_of_bridge_role(ontology: Ontology) -> None:
+    # all-MiniLM-L6-v2 places "go-between" at cosine 0.17 from "bridge role" and 0.46 from
+    # "direction": no embedding of the concept finds it, so curators name it outright
+    assert "go-between" in ontology.by_id("BridgeRole").alt_labels
 
 
 def test_hierarchy_is_declared_in_both_directions(ontology: Ontology) -> None:

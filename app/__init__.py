@@ -1,0 +1,1 @@
+"""leadgraph service: a FastAPI app over an index built by `indexer`."""

@@ -1,0 +1,239 @@
+"""The `leadgraph` command line: index, validate, serve.
+
+Exit codes: 0 success; 1 validation found problems; 2 bad input (corpus, ontology, option);
+3 index missing, corrupted or built differently; 4 the embedding model cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from indexer.embedder import DEFAULT_MODEL
+from indexer.errors import CorpusError, IndexError_, LeadgraphError, ModelError, OntologyError
+from indexer.ontology import DEFAULT_ONTOLOGY, DEFAULT_SHAPES
+
+_EXIT = {CorpusError: 2, OntologyError: 2, IndexError_: 3, ModelError: 4}
+
+
+def _fail(exc: LeadgraphError) -> NoReturn:
+    code = next((c for kind, c in _EXIT.items() if isinstance(exc, kind)), 1)
+    click.echo(f"leadgraph: error: {exc}", err=True)
+    sys.exit(code)
+
+
+def _offline() -> None:
+    # the default model lives inside a package; never let a missing file become a download
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="leadgraph")
+def main() -> None:
+    """leadgraph: a knowledge graph and hybrid semantic search over leadership and management
+    content. Build an index with `leadgraph index`, serve it with `leadgraph serve`."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("index"),
+    show_default=True,
+    help="Index root folder (versions are published inside it).",
+)
+@click.option(
+    "--model",
+    default=lambda: os.environ.get("LEADGRAPH_MODEL", DEFAULT_MODEL),
+    show_default=DEFAULT_MODEL,
+    help="sentence-transformers model name or path.",
+)
+@click.option(
+    "--ontology",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ONTOLOGY,
+    show_default="ontology/leadership.ttl",
+    help="Ontology in Turtle.",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(16, 512),
+    default=200,
+    show_default=True,
+    help="Largest passage, in model tokens.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def index(
+    paths: tuple[Path, ...], out: Path, model: str, ontology: Path, max_tokens: int, quiet: bool
+) -> None:
+    """Build the index of PATHS (files or folders of .md, .txt or BEIR .jsonl; default: corpus).
+
+    Only passages whose text changed since the published version are embedded again. The new
+    version is published atomically: an interrupted build leaves the previous one serving."""
+    _offline()
+    from indexer.build import build_index
+    from indexer.embedder import SentenceTransformerEmbedder
+
+    sources = list(paths) or [Path("corpus")]
+    say = (
+        (lambda message: None) if quiet else (lambda message: click.echo(f"  {message}", err=True))
+    )
+    try:
+        embedder = SentenceTransformerEmbedder(model)
+        result = build_index(
+            sources,
+            out,
+            embedder=embedder,
+            ontology_path=ontology,
+            max_tokens=max_tokens,
+            progress=not quiet,
+            report=say,
+            base=Path.cwd(),
+        )
+    except LeadgraphError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        click.echo("leadgraph: interrupted; the published index is unchanged", err=True)
+        sys.exit(130)
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.manifest.counts.items())
+    click.echo(f"indexed {counts}")
+    click.echo(
+        f"embedded {result.embedded} passages, reused {result.reused}; "
+        f"published {result.path} in {result.seconds:.1f} s"
+    )
+
+
+@main.command()
+@click.option(
+    "--ontology",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ONTOLOGY,
+    show_default="ontology/leadership.ttl",
+    help="Ontology in Turtle.",
+)
+@click.option(
+    "--shapes",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_SHAPES,
+    show_default="ontology/shapes.ttl",
+    help="SHACL shapes.",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also check this index: manifest, checksums, and that graph.ttl parses.",
+)
+def validate(ontology: Path, shapes: Path, index_dir: Path | None) -> None:
+    """Check the ontology against its SHACL shapes, and optionally an index on disk."""
+    from rdflib import Graph
+
+    from indexer.ontology import validate_ontology
+    from indexer.store import read_manifest, resolve_version, verify_files
+
+    try:
+        report = validate_ontology(ontology, shapes)
+        if report.conforms:
+            click.echo(f"{ontology}: conforms to {shapes}")
+        else:
+            for message in report.messages:
+                click.echo(f"{ontology}: {message}", err=True)
+        if index_dir is not None:
+            folder = resolve_version(index_dir)
+            manifest = read_manifest(folder)
+            verify_files(folder, manifest)
+            triples = len(Graph().parse(folder / "graph.ttl", format="turtle"))
+            click.echo(
+                f"{folder}: {len(manifest.files)} files match their checksums; "
+                f"graph.ttl parses to {triples} triples"
+            )
+    except LeadgraphError as exc:
+        _fail(exc)
+    if not report.conforms:
+        click.echo(f"leadgraph: {len(report.messages)} SHACL violation(s)", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="[default: 8000]")
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Index root folder [default: index, or LEADGRAPH_INDEX].",
+)
+@click.option("--model", default=None, help="sentence-transformers model name or path.")
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Corpus to index first when there is no index [default: corpus].",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    index_dir: Path | None,
+    model: str | None,
+    corpus: Path | None,
+    log_level: str,
+) -> None:
+    """Serve the API over an index; builds the index of the corpus first when there is none."""
+    _offline()
+    import uvicorn
+
+    from app.config import Settings
+    from app.main import create_app
+    from indexer.build import build_index
+    from indexer.embedder import SentenceTransformerEmbedder
+    from indexer.errors import IndexMissing
+    from indexer.store import resolve_version
+
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "host": host,
+            "port": port,
+            "index": index_dir,
+            "model": model,
+            "corpus": corpus,
+        }.items()
+        if v is not None
+    }
+    settings = Settings(**overrides)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.getLogger("leadgraph")
+    try:
+        embedder = SentenceTransformerEmbedder(settings.model)
+        try:
+            resolve_version(settings.index)
+        except IndexMissing:
+            log.info("no index at %s: building one from %s first", settings.index, settings.corpus)
+            result = build_index(
+                [settings.corpus],
+                settings.index,
+                embedder=embedder,
+                report=log.info,
+                base=Path.cwd(),
+            )
+            log.info("index %s built in %.1f s", result.manifest.version, result.seconds)
+    except LeadgraphError as exc:
+        _fail(exc)
+    app = create_app(settings, embedder=embedder)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)

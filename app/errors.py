@@ -1,0 +1,132 @@
+"""Errors the service answers with, and the one JSON body they all share.
+
+    ApiError                      {"error": code, "detail": message}
+    ├── NotFound            404   concept_not_found, document_not_found, passage_not_found
+    ├── NotAcceptable       406   not_acceptable: no representation for the Accept header
+    ├── BadRequest          400   bad_query: SPARQL that does not parse, updates, SERVICE
+    ├── Unprocessable       422   validation_error: a field out of range (also pydantic's)
+    ├── IndexNotReady       503   index_not_ready: no index loaded (says what to run)
+    └── QueryTimeout        503   query_timeout: SPARQL ran past its time limit
+
+Services raise these; routers hold no try/except; `install_handlers` turns every error, including
+FastAPI's own validation and routing errors, into the same body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("leadgraph")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+
+
+class ApiError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class NotAcceptable(ApiError):
+    status = 406
+    code = "not_acceptable"
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "bad_request"
+
+
+class Unprocessable(ApiError):
+    status = 422
+    code = "validation_error"
+
+
+class IndexNotReady(ApiError):
+    status = 503
+    code = "index_not_ready"
+
+
+class QueryTimeout(ApiError):
+    status = 503
+    code = "query_timeout"
+
+
+def error_response(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "body", "path", "header")]
+        field = ".".join(loc) or "request"
+        parts.append(f"{field}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "validation_error", _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such path: {request.url.path}"
+        return error_response(exc.status_code, code, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "unexpected error; see the server log")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Bad request",
+        404: "Not found",
+        406: "Not acceptable",
+        422: "Invalid input (the message names the field)",
+        503: "Index not ready, or query timed out",
+    }.items()
+}

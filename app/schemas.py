@@ -1,0 +1,446 @@
+"""The API's request and response bodies: one pydantic family per resource.
+
+Ids at this edge are short ids ("BridgeRole", "synergy-of-success:p3"); URIs appear only in
+`uri` / `predicate_uri` fields. Offsets (`start`, `end`) are character offsets into the text of
+the document named beside them, end exclusive: `document.text[start:end]` is the quoted span.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# --- shared ------------------------------------------------------------------------------------
+
+
+class ConceptRef(BaseModel):
+    """A concept as a link target: enough to label it and to fetch it."""
+
+    id: str = Field(description="short id, as in GET /concepts/{id}")
+    label: str
+
+
+class SpanOut(BaseModel):
+    """A concept label found in a document's text, for highlighting."""
+
+    concept: ConceptRef
+    start: int
+    end: int
+    surface: str = Field(description="the text at start:end")
+
+
+# --- concepts ----------------------------------------------------------------------------------
+
+
+class ConceptHit(BaseModel):
+    id: str
+    uri: str
+    label: str
+    alt_labels: list[str]
+    definition: str
+    score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="match strength: exact label > prefix > near spelling > meaning",
+    )
+    match: Literal["exact", "prefix", "fuzzy", "semantic", "all"] = Field(
+        description="how the query matched (`all` when no query was given)"
+    )
+    candidate: bool = False
+
+
+class ConceptList(BaseModel):
+    items: list[ConceptHit]
+    total: int = Field(description="all matches, before limit and offset")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "BridgeRole",
+                            "uri": "https://leadgraph.dev/concept/BridgeRole",
+                            "label": "bridge role",
+                            "alt_labels": ["bridge between leaders and workforce", "linking pin"],
+                            "definition": "The position of managers between leaders and staff.",
+                            "score": 0.87,
+                            "match": "prefix",
+                            "candidate": False,
+                        }
+                    ],
+                    "total": 1,
+                }
+            ]
+        }
+    )
+
+
+class RelationQuote(BaseModel):
+    """A sentence of the corpus that states a typed relation."""
+
+    passage_id: str
+    document_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+class RelationOut(BaseModel):
+    predicate: str = Field(description="short name of the property, e.g. `provides`")
+    predicate_uri: str
+    label: str = Field(description="the property's label")
+    target: ConceptRef
+    evidence: list[RelationQuote] = Field(default_factory=list)
+
+
+class Cooccurring(BaseModel):
+    id: str
+    label: str
+    npmi: float = Field(description="normalised pointwise mutual information over passages")
+    count: int = Field(description="passages mentioning both concepts")
+
+
+class MentionOut(BaseModel):
+    start: int
+    end: int
+    surface: str
+
+
+class EvidenceOut(BaseModel):
+    """A passage that mentions the concept."""
+
+    passage_id: str
+    document_id: str
+    text: str
+    score: float = Field(description="strength of the best mention in the passage, 0..1")
+    method: Literal["lexical", "semantic"]
+    start: int = Field(description="passage start in the document text")
+    end: int
+    mentions: list[MentionOut] = Field(description="the label occurrences, for highlighting")
+
+
+class ConceptDetail(BaseModel):
+    id: str
+    uri: str
+    label: str
+    alt_labels: list[str]
+    definition: str
+    candidate: bool = Field(description="a term mined from the corpus, not yet curated")
+    broader: list[ConceptRef]
+    narrower: list[ConceptRef]
+    related: list[ConceptRef]
+    relations: list[RelationOut]
+    cooccurring: list[Cooccurring] = Field(description="by npmi, strongest first")
+    evidence: list[EvidenceOut] = Field(description="best score first")
+    evidence_total: int = Field(description="passages mentioning the concept, before the limit")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "BridgeRole",
+                    "uri": "https://leadgraph.dev/concept/BridgeRole",
+                    "label": "bridge role",
+                    "alt_labels": ["linking pin"],
+                    "definition": "The position of managers between leaders and staff.",
+                    "candidate": False,
+                    "broader": [{"id": "OrganizationalRole", "label": "organizational role"}],
+                    "narrower": [],
+                    "related": [{"id": "Manager", "label": "manager"}],
+                    "relations": [
+                        {
+                            "predicate": "bridges",
+                            "predicate_uri": "https://leadgraph.dev/ontology#bridges",
+                            "label": "bridges",
+                            "target": {"id": "Workforce", "label": "workforce"},
+                            "evidence": [],
+                        }
+                    ],
+                    "cooccurring": [
+                        {"id": "Workforce", "label": "workforce", "npmi": 0.61, "count": 2}
+                    ],
+                    "evidence": [
+                        {
+                            "passage_id": "organizational-leadership-and-management:p3",
+                            "document_id": "organizational-leadership-and-management",
+                            "text": "In essence, managers provide the bridge between leaders ...",
+                            "score": 0.9,
+                            "method": "lexical",
+                            "start": 1710,
+                            "end": 2120,
+                            "mentions": [{"start": 1790, "end": 1840, "surface": "..."}],
+                        }
+                    ],
+                    "evidence_total": 1,
+                }
+            ]
+        }
+    )
+
+
+class GraphNode(BaseModel):
+    id: str
+    label: str
+    kind: Literal["focus", "concept", "candidate"]
+    depth: int = Field(description="hops from the focus concept")
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    predicate: str = Field(description="broader, related, a typed property name, or cooccurs")
+    label: str
+    kind: Literal["hierarchy", "related", "relation", "cooccurs"]
+    weight: float | None = Field(None, description="npmi, for cooccurs edges")
+
+
+class ConceptGraph(BaseModel):
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "nodes": [
+                        {"id": "BridgeRole", "label": "bridge role", "kind": "focus", "depth": 0},
+                        {"id": "Manager", "label": "manager", "kind": "concept", "depth": 1},
+                    ],
+                    "edges": [
+                        {
+                            "source": "Manager",
+                            "target": "BridgeRole",
+                            "predicate": "provides",
+                            "label": "provides",
+                            "kind": "relation",
+                            "weight": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+class SearchMode(StrEnum):
+    hybrid = "hybrid"
+    dense = "dense"
+    lexical = "lexical"
+
+
+class QueryConcept(BaseModel):
+    id: str
+    label: str
+    score: float
+    method: Literal["lexical", "semantic"]
+
+
+class SearchHit(BaseModel):
+    passage_id: str
+    document_id: str
+    document_title: str
+    text: str
+    score: float = Field(description="hybrid: fused score in 0..1; dense: cosine; lexical: BM25")
+    start: int
+    end: int
+    concepts: list[ConceptRef] = Field(description="concepts the passage mentions")
+    dense_score: float | None = Field(None, description="cosine of query and passage")
+    lexical_score: float | None = Field(None, description="BM25 of the passage for the query")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: SearchMode
+    query_concepts: list[QueryConcept] = Field(description="concepts found in the query")
+    hits: list[SearchHit]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "who connects leaders and staff",
+                    "mode": "hybrid",
+                    "query_concepts": [
+                        {"id": "Leader", "label": "leader", "score": 1.0, "method": "lexical"}
+                    ],
+                    "hits": [
+                        {
+                            "passage_id": "organizational-leadership-and-management:p3",
+                            "document_id": "organizational-leadership-and-management",
+                            "document_title": "What Is the Connection between ...",
+                            "text": "There is also an important workforce connection ...",
+                            "score": 0.93,
+                            "start": 1710,
+                            "end": 2120,
+                            "concepts": [{"id": "BridgeRole", "label": "bridge role"}],
+                            "dense_score": 0.61,
+                            "lexical_score": 7.2,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+# --- question answering ------------------------------------------------------------------------
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, description="a question in natural language")
+    k: int = Field(5, ge=1, description="passages retrieved to look for the answer in")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"question": "Who is the bridge between leaders and the workforce?", "k": 5}
+            ]
+        }
+    )
+
+
+class Citation(BaseModel):
+    document_id: str
+    passage_id: str
+    quote: str = Field(description="exactly the document text at start:end")
+    start: int
+    end: int
+    score: float = Field(description="how well this sentence answers the question")
+
+
+class ConceptDefinition(BaseModel):
+    id: str
+    label: str
+    definition: str
+
+
+class AskResponse(BaseModel):
+    answer: str | None = Field(description="the cited sentences joined; null when abstaining")
+    abstained: bool = Field(description="true when no sentence of the corpus answers")
+    confidence: float = Field(ge=0.0, le=1.0)
+    citations: list[Citation]
+    concepts: list[ConceptDefinition] = Field(description="concepts of the question")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "answer": "In essence, managers provide the bridge between leaders and the "
+                    "rest of the workforce.",
+                    "abstained": False,
+                    "confidence": 0.82,
+                    "citations": [
+                        {
+                            "document_id": "organizational-leadership-and-management",
+                            "passage_id": "organizational-leadership-and-management:p3",
+                            "quote": "In essence, managers provide the bridge between leaders "
+                            "and the rest of the workforce.",
+                            "start": 1776,
+                            "end": 1860,
+                            "score": 0.82,
+                        }
+                    ],
+                    "concepts": [
+                        {
+                            "id": "Workforce",
+                            "label": "workforce",
+                            "definition": "The people who do the work of the organization.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    kind: str
+    date: str | None
+    passage_count: int
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentSummary]
+    total: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "synergy-of-success",
+                            "title": "The Synergy of Success: Unveiling the Connection ...",
+                            "kind": "article",
+                            "date": None,
+                            "passage_count": 14,
+                        }
+                    ],
+                    "total": 1,
+                }
+            ]
+        }
+    )
+
+
+class PassageOut(BaseModel):
+    id: str
+    start: int
+    end: int
+    text: str
+    concepts: list[ConceptRef]
+
+
+class DocumentDetail(BaseModel):
+    id: str
+    title: str
+    kind: str
+    date: str | None
+    source: str
+    text: str
+    passages: list[PassageOut]
+    mentions: list[SpanOut] = Field(description="concept labels in the text, in text order")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "synergy-of-success",
+                    "title": "The Synergy of Success",
+                    "kind": "article",
+                    "date": None,
+                    "source": "corpus/synergy-of-success.md",
+                    "text": "The realms of leadership and management ...",
+                    "passages": [
+                        {
+                            "id": "synergy-of-success:p0",
+                            "start": 0,
+                            "end": 43,
+                            "text": "The realms of leadership and management ...",
+                            "concepts": [{"id": "Leadership", "label": "leadership"}],
+                        }
+                    ],
+                    "mentions": [
+                        {
+                            "concept": {"id": "Leadership", "label": "leadership"},
+                            "start": 14,
+                            "end": 24,
+                            "surface": "leadership",
+                        }
+                    ],
+                }
+            ]
+        }
+    )

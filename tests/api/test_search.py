@@ -1,0 +1,140 @@
+"""GET /search: hybrid, dense and lexical; filters; validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+QUERY = "bridge between leaders and the workforce"
+BRIDGE_PASSAGE = "organizational-leadership-and-management:p3"
+
+
+def test_hybrid_search_finds_the_passage(client: TestClient) -> None:
+    body = client.get("/search", params={"q": QUERY, "k": 5}).json()
+    assert body["mode"] == "hybrid"
+    assert body["query"] == QUERY
+    hits = body["hits"]
+    assert 0 < len(hits) <= 5
+    assert hits[0]["passage_id"] == BRIDGE_PASSAGE
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    first = hits[0]
+    assert set(first) >= {
+        "passage_id",
+        "document_id",
+        "document_title",
+        "text",
+        "score",
+        "concepts",
+        "start",
+        "end",
+    }
+    assert {"id": "BridgeRole", "label": "bridge role"} in first["concepts"]
+    assert first["dense_score"] is not None and first["lexical_score"] is not None
+
+
+def test_hits_quote_their_document(client: TestClient) -> None:
+    for hit in client.get("/search", params={"q": QUERY}).json()["hits"]:
+        text = client.get(f"/documents/{hit['document_id']}").json()["text"]
+        assert text[hit["start"] : hit["end"]] == hit["text"]
+
+
+def test_query_concepts_are_reported(client: TestClient) -> None:
+    body = client.get("/search", params={"q": "the bridge role of managers"}).json()
+    found = {c["id"]: c for c in body["query_concepts"]}
+    assert found["BridgeRole"]["method"] == "lexical"
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical"])
+def test_single_retriever_modes(client: TestClient, mode: str) -> None:
+    body = client.get("/search", params={"q": QUERY, "mode": mode, "k": 3}).json()
+    assert body["mode"] == mode
+    assert body["hits"][0]["passage_id"] == BRIDGE_PASSAGE
+    assert len(body["hits"]) <= 3
+    assert all(h["score"] > 0 for h in body["hits"])
+
+
+def test_lexical_mode_returns_only_matching_passages(client: TestClient) -> None:
+    body = client.get("/search", params={"q": "zeppelin", "mode": "lexical"}).json()
+    assert body["hits"] == []
+
+
+def test_search_filters_by_concept(client: TestClient) -> None:
+    body = client.get("/search", params={"q": "vision", "concept": "Trust", "k": 20}).json()
+    assert body["hits"]
+    for hit in body["hits"]:
+        assert "Trust" in {c["id"] for c in hit["concepts"]}
+
+
+def test_search_filters_by_document(client: TestClient) -> None:
+    doc = "synergy-of-success"
+    body = client.get("/search", params={"q": QUERY, "document": doc, "k": 50}).json()
+    assert body["hits"]
+    assert {h["document_id"] for h in body["hits"]} == {doc}
+
+
+def test_search_filters_combine(client: TestClient) -> None:
+    params = {"q": QUERY, "concept": "BridgeRole", "document": "synergy-of-success"}
+    for hit in client.get("/search", params=params).json()["hits"]:
+        assert hit["document_id"] == "synergy-of-success"
+
+
+def test_search_unknown_concept_is_404(client: TestClient) -> None:
+    response = client.get("/search", params={"q": QUERY, "concept": "Nope"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "concept_not_found"
+
+
+def test_search_unknown_document_is_404(client: TestClient) -> None:
+    response = client.get("/search", params={"q": QUERY, "document": "nope"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "document_not_found"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"q": QUERY, "k": 0}, "k"),
+        ({"q": QUERY, "k": 101}, "k"),
+        ({"q": QUERY, "k": "many"}, "k"),
+        ({"q": ""}, "q"),
+        ({"q": "   "}, "q"),
+        ({"q": "x" * 1001}, "q"),
+        ({"q": QUERY, "mode": "fuzzy"}, "mode"),
+        ({}, "q"),
+    ],
+)
+def test_search_rejects_bad_parameters(
+    client: TestClient, params: dict[str, Any], field: str
+) -> None:
+    response = client.get("/search", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert body["detail"].startswith(field)
+
+
+def test_search_accepts_the_longest_query(client: TestClient) -> None:
+    assert client.get("/search", params={"q": "leadership " * 90}).status_code == 200
+
+
+@pytest.mark.model
+def test_hybrid_finds_the_why_passage(real_client: TestClient) -> None:
+    body = real_client.get("/search", params={"q": "why does the organization exist"}).json()
+    top = body["hits"][:3]
+    assert any(
+        h["document_id"] == "leadership-vs-management-power-duo"
+        and "“why" in h["text"]
+        and "“how" in h["text"]
+        for h in top
+    ), [h["passage_id"] for h in top]
+
+
+@pytest.mark.model
+def test_real_model_search_ranks_the_bridge_passage_first(real_client: TestClient) -> None:
+    for mode in ("hybrid", "dense", "lexical"):
+        body = real_client.get("/search", params={"q": QUERY, "mode": mode}).json()
+        assert body["hits"][0]["passage_id"] == BRIDGE_PASSAGE, mode
