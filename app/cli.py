@@ -109,6 +109,7 @@ def index(
         f"embedded {result.embedded} passages, reused {result.reused}; "
         f"published {result.path} in {result.seconds:.1f} s"
     )
+    click.echo("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.stages.items()))
 
 
 @main.command()

@@ -34,6 +34,13 @@ DEFAULT_MAX_TOKENS = 200  # passage size; leaves room for a title prefix in Mini
 Reporter = Callable[[str], None]
 
 
+# Sentence vectors make semantic linking more precise (F1 0.943 against 0.901 on the
+# hand-labelled set, see indexer/linking.py) but cost a second pass of the encoder over every
+# sentence, about as much again as the passages. Curated corpora are small and get them; large
+# collections (a BEIR set) link on passage vectors and keep the build near bare encoding time.
+SENTENCE_VECTORS_MAX_PASSAGES = 5_000
+
+
 @dataclass(frozen=True)
 class BuildReport:
     manifest: Manifest
@@ -41,6 +48,18 @@ class BuildReport:
     embedded: int  # passages embedded in this build
     reused: int  # passages whose vectors came from the previous version
     seconds: float
+    stages: dict[str, float]  # seconds per stage, in order: read, chunk, embed, link, ...
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = self.stages.get(stage, 0.0) + round(now - self._last, 3)
+        self._last = now
 
 
 def passage_input(document: Document, passage: Passage) -> str:
@@ -61,15 +80,18 @@ def build_index(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     semantic_threshold: float = DEFAULT_SEMANTIC_THRESHOLD,
     hnsw_threshold: int = HNSW_THRESHOLD,
+    sentence_vectors: bool | None = None,
     base: Path | None = None,
     progress: bool = False,
     report: Reporter | None = None,
 ) -> BuildReport:
-    """Builds an index of `sources` under `out` and publishes it. Raises CorpusError,
+    """Builds an index of `sources` under `out` and publishes it. `sentence_vectors`: embed
+    every sentence for linking (None: only up to SENTENCE_VECTORS_MAX_PASSAGES). Raises CorpusError,
     OntologyError or ModelError naming what is wrong; then the published index is untouched."""
     say = report or (lambda _message: None)
     started = datetime.now(UTC)
     clock = time.perf_counter()
+    watch = _Stopwatch()
     max_tokens = min(max_tokens, embedder.max_tokens - 8)
 
     documents = read_corpus(sources, base=base)
@@ -77,31 +99,36 @@ def build_index(
     ontology = load_ontology(ontology_path)
     concepts = list(ontology.concepts)
     say(f"loaded {len(concepts)} concepts and {len(ontology.properties)} relations")
+    watch.lap("read")
 
     with build_lock(out):
         passages = chunk_corpus(documents, embedder.count_tokens, max_tokens=max_tokens)
         say(f"chunked into {len(passages)} passages")
         by_id = {d.id: d for d in documents}
         inputs = [passage_input(by_id[p.document_id], p) for p in passages]
+        watch.lap("chunk")
 
         keys = [_input_key(p, text) for p, text in zip(passages, inputs, strict=True)]
         passage_vectors, embedded = _embed(
             keys, inputs, embedder, cached_vectors(out, embedder.name), progress=progress
         )
         say(f"embedded {embedded} passages, reused {len(passages) - embedded}")
-        sentences = sentence_texts(passages)
+        if sentence_vectors is None:
+            sentence_vectors = len(passages) <= SENTENCE_VECTORS_MAX_PASSAGES
+        sentences = sentence_texts(passages) if sentence_vectors else []
         sentence_keys = [_digest(text) for text in sentences]
-        sentence_vectors, embedded_sentences = _embed(
+        sentence_matrix, embedded_sentences = _embed(
             sentence_keys,
             sentences,
             embedder,
-            cached_vectors(out, embedder.name, kind="sentences"),
+            cached_vectors(out, embedder.name, kind="sentences") if sentences else {},
             progress=progress,
         )
-        say(
-            f"embedded {embedded_sentences} sentences, reused {len(sentences) - embedded_sentences}"
-        )
+        if sentences:
+            reused_sentences = len(sentences) - embedded_sentences
+            say(f"embedded {embedded_sentences} sentences, reused {reused_sentences}")
         concept_vectors = embedder.encode([c.embedding_text() for c in concepts])
+        watch.lap("embed")
 
         linker = ConceptLinker(
             concepts,
@@ -109,9 +136,9 @@ def build_index(
             semantic_threshold=semantic_threshold,
             concept_vectors=concept_vectors,
         )
-        # sentence-level similarity links concepts more precisely than whole passages
-        # (F1 0.943 against 0.901 on the hand-labelled set, see indexer/linking.py)
-        mentions = linker.link(passages, passage_vectors, sentence_vectors=sentence_vectors)
+        mentions = linker.link(
+            passages, passage_vectors, sentence_vectors=sentence_matrix if sentences else None
+        )
         cooccurrences = cooccurrence(mentions, len(passages))
         evidence = relation_evidence(passages, linker.matcher, concepts, ontology.properties)
         candidates = mine_candidates(passages, linker.matcher)
@@ -119,10 +146,12 @@ def build_index(
             f"linked {len(mentions)} mentions, {len(cooccurrences)} co-occurrences, "
             f"{len(evidence)} relation evidences, {len(candidates)} candidates"
         )
+        watch.lap("link")
 
         lexical = LexicalIndex.build(inputs)
         vectors = VectorIndex.build(passage_vectors, hnsw_threshold=hnsw_threshold)
         concept_index = VectorIndex.build(concept_vectors)
+        watch.lap("search indexes")
 
         version_hint = started.strftime("%Y%m%dT%H%M%SZ")
         graph = build_graph(
@@ -139,6 +168,7 @@ def build_index(
         )
         turtle = graph.serialize(format="turtle", encoding="utf-8")
         say(f"graph of {len(graph)} triples")
+        watch.lap("graph")
 
         contents = IndexContents(
             documents=documents,
@@ -154,7 +184,7 @@ def build_index(
             lexical=lexical,
             graph_turtle=turtle,
             embedding_keys=keys,
-            sentence_vectors=sentence_vectors,
+            sentence_vectors=sentence_matrix,
             sentence_keys=sentence_keys,
         )
         seconds = time.perf_counter() - clock
@@ -180,13 +210,15 @@ def build_index(
                     "max_tokens": max_tokens,
                     "semantic_threshold": semantic_threshold,
                     "vector_index": vectors.kind,
+                    "sentence_vectors": bool(sentences),
                 },
                 "built_at": started.isoformat(timespec="seconds"),
                 "build_seconds": round(seconds, 3),
             },
         )
+    watch.lap("write")
     return BuildReport(
-        manifest, out / manifest.version, embedded, len(passages) - embedded, seconds
+        manifest, out / manifest.version, embedded, len(passages) - embedded, seconds, watch.stages
     )
 
 

@@ -116,16 +116,13 @@ class Index:
     passage_vectors: VectorIndex
     concept_vectors: VectorIndex
     lexical: LexicalIndex
-    sentence_vectors: Vectors  # rows: the sentences of passage 0, then of passage 1, ...
     passage_rows: dict[str, int] = field(default_factory=dict)
-    sentence_starts: list[int] = field(default_factory=list)  # first sentence row per passage
     mentions_by_passage: dict[str, list[Mention]] = field(default_factory=dict)
     mentions_by_concept: dict[str, list[Mention]] = field(default_factory=dict)
     concept_order: list[str] = field(default_factory=list)  # URIs in concept-vector row order
 
     def __post_init__(self) -> None:
         self.passage_rows = {p.id: i for i, p in enumerate(self.passages)}
-        self.sentence_starts = np.cumsum([0] + [len(p.sentences) for p in self.passages]).tolist()
         by_passage: dict[str, list[Mention]] = defaultdict(list)
         by_concept: dict[str, list[Mention]] = defaultdict(list)
         for m in self.mentions:
@@ -137,11 +134,6 @@ class Index:
     @property
     def graph_path(self) -> Path:
         return self.path / "graph.ttl"
-
-    def sentence_vectors_of(self, passage_row: int) -> Vectors:
-        """Vectors of the sentences of one passage, in `Passage.sentences` order."""
-        start, end = self.sentence_starts[passage_row], self.sentence_starts[passage_row + 1]
-        return self.sentence_vectors[start:end]
 
     def rows_for_concept(self, concept_uri: str) -> Rows:
         rows = {
@@ -381,7 +373,6 @@ def load_index(root: Path, *, model: str | None = None, verify: bool = True) -> 
             passage_vectors=VectorIndex.load(folder, "passages"),
             concept_vectors=VectorIndex.load(folder, "concepts"),
             lexical=LexicalIndex.load(folder, "lexical"),
-            sentence_vectors=np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False),
             concept_order=[c.uri for c in concepts],
         )
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
@@ -40,7 +41,9 @@ def test_build_publishes_a_loadable_index_with_counts(tmp_path: Path) -> None:
     assert len(index.passages) == counts["passages"] == len(index.passage_vectors)
     assert len(index.lexical) == counts["passages"]
     assert len(index.concept_vectors) == counts["concepts"]
-    assert len(index.sentence_vectors) == sum(len(p.sentences) for p in index.passages)
+    sentences = np.load(report.path / "sentences.npy")
+    assert len(sentences) == sum(len(p.sentences) for p in index.passages)
+    assert report.manifest.settings["sentence_vectors"] is True
     for p in index.passages:
         assert index.documents[p.document_id].text[p.start : p.end] == p.text
     assert report.embedded == counts["passages"] and report.reused == 0
@@ -141,3 +144,27 @@ def test_loading_refuses_another_format_version(tmp_path: Path) -> None:
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatch, match="index format 999"):
         load_index(root)
+
+
+def test_large_collections_link_on_passage_vectors_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "SENTENCE_VECTORS_MAX_PASSAGES", 5)
+    embedder = HashingEmbedder()
+    report = build_index([CORPUS], tmp_path / "index", embedder=embedder)
+    assert report.manifest.settings["sentence_vectors"] is False
+    assert len(np.load(report.path / "sentences.npy")) == 0
+    # passages once, concepts once: no pass over the sentences
+    assert embedder.calls == [
+        report.manifest.counts["passages"],
+        report.manifest.counts["concepts"],
+    ]
+    assert list(report.stages) == [
+        "read",
+        "chunk",
+        "embed",
+        "link",
+        "search indexes",
+        "graph",
+        "write",
+    ]
