@@ -164,6 +164,117 @@ def validate(ontology: Path, shapes: Path, index_dir: Path | None) -> None:
         sys.exit(1)
 
 
+@main.command(name="eval")
+@click.option(
+    "--beir",
+    "beir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="BEIR dataset folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.",
+)
+@click.option(
+    "--modes",
+    default="hybrid,dense,lexical",
+    show_default=True,
+    help="Comma-separated search modes to evaluate.",
+)
+@click.option("--split", default="test", show_default=True, help="qrels split to score.")
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Reuse an index of the corpus instead of building a temporary one.",
+)
+@click.option(
+    "--model",
+    default=lambda: os.environ.get("LEADGRAPH_MODEL", DEFAULT_MODEL),
+    show_default=DEFAULT_MODEL,
+    help="sentence-transformers model name or path.",
+)
+@click.option(
+    "--dense-weight",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Hybrid fusion weight of the dense score [default: the service's].",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Score only N queries.")
+def evaluate(
+    beir: Path,
+    modes: str,
+    split: str,
+    index_dir: Path | None,
+    model: str,
+    dense_weight: float | None,
+    limit: int | None,
+) -> None:
+    """Score retrieval on a BEIR dataset: nDCG@10, Recall@100, MRR@10 and query latency per
+    mode, and the build time when the index is built here."""
+    _offline()
+    import tempfile
+
+    from app.config import Settings
+    from app.deps import Services
+    from app.evaluation import read_qrels, read_queries, run_mode
+    from app.schemas import SearchMode
+    from app.services.search import DENSE_WEIGHT
+    from app.state import load_resources
+    from indexer.build import build_index
+    from indexer.embedder import SentenceTransformerEmbedder
+
+    try:
+        chosen = [SearchMode(m.strip()) for m in modes.split(",") if m.strip()]
+    except ValueError:
+        click.echo(
+            f"leadgraph: error: --modes: choose from hybrid, dense, lexical; got {modes!r}",
+            err=True,
+        )
+        sys.exit(2)
+    qrels_path = beir / "qrels" / f"{split}.tsv"
+    for needed in (beir / "corpus.jsonl", beir / "queries.jsonl", qrels_path):
+        if not needed.is_file():
+            click.echo(
+                f"leadgraph: error: {needed}: not found (a BEIR folder has corpus.jsonl, "
+                "queries.jsonl and qrels/<split>.tsv)",
+                err=True,
+            )
+            sys.exit(2)
+    with tempfile.TemporaryDirectory(prefix="leadgraph-eval-") as scratch:
+        try:
+            embedder = SentenceTransformerEmbedder(model)
+            queries = read_queries(beir / "queries.jsonl")
+            qrels = read_qrels(qrels_path)
+            if limit is not None:
+                qrels = dict(list(qrels.items())[:limit])
+            root = index_dir or Path(scratch) / "index"
+            if index_dir is None:
+                click.echo(f"building a temporary index of {beir / 'corpus.jsonl'} ...", err=True)
+                built = build_index([beir / "corpus.jsonl"], root, embedder=embedder)
+                counts = built.manifest.counts
+                click.echo(
+                    f"build: {built.seconds:.1f} s for {counts['documents']} documents, "
+                    f"{counts['passages']} passages ("
+                    + ", ".join(f"{k} {v:.1f} s" for k, v in built.stages.items())
+                    + ")"
+                )
+            resources = load_resources(Settings(index=root, model=model), embedder)
+        except LeadgraphError as exc:
+            _fail(exc)
+        search = Services.build(resources).search
+        weight = DENSE_WEIGHT if dense_weight is None else dense_weight
+        click.echo(f"{len(qrels)} judged queries, split {split}, model {model}")
+        click.echo(
+            f"{'mode':<8} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}"
+        )
+        for mode in chosen:
+            result = run_mode(search, queries, qrels, mode, dense_weight=weight)
+            m = result.metrics
+            click.echo(
+                f"{mode.value:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f}"
+                f" {result.p50:>7.1f} {result.p95:>7.1f}"
+            )
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to bind [default: 127.0.0.1].")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="[default: 8000]")
