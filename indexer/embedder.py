@@ -103,4 +103,7 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, without the special tokens the model adds."""
-        return len(self._model.tokenizer.tokenize(text))
+        # counting may exceed the window on purpose (that is how chunking finds long texts);
+        # verbose=False keeps the tokenizer from warning about it
+        ids = self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        return len(ids)

@@ -39,7 +39,7 @@ def test_validate_exits_1_with_messages_for_a_broken_ontology(tmp_path: Path) ->
     broken.write_text(
         "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
         "<https://leadgraph.dev/concept/X> a skos:Concept ;\n"
-        '    skos:inScheme <https://leadgraph.dev/concept/scheme> .\n',
+        "    skos:inScheme <https://leadgraph.dev/concept/scheme> .\n",
         encoding="utf-8",
     )
     result = _run("validate", "--ontology", str(broken))

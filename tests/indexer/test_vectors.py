@@ -44,9 +44,7 @@ def test_hnsw_above_threshold_agrees_with_exact_search(tmp_path: Path) -> None:
     exact = VectorIndex.build(vectors)
     assert hnsw.kind == "hnsw"
     queries = _unit(20, dim=32, seed=2)
-    overlap = [
-        len(set(hnsw.search(q, 10)[1]) & set(exact.search(q, 10)[1])) / 10 for q in queries
-    ]
+    overlap = [len(set(hnsw.search(q, 10)[1]) & set(exact.search(q, 10)[1])) / 10 for q in queries]
     assert np.mean(overlap) >= 0.95
     hnsw.save(tmp_path, "v")
     loaded = VectorIndex.load(tmp_path, "v")
