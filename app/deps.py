@@ -12,6 +12,7 @@ from .errors import IndexNotReady
 from .services.concepts import ConceptService
 from .services.qa import QAService
 from .services.search import SearchService
+from .services.sparql import GraphExport, SparqlService
 from .state import AppState, Resources
 
 
@@ -79,3 +80,37 @@ def get_qa(request: Request) -> QAService:
 ConceptsDep = Annotated[ConceptService, Depends(get_concepts)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
 QADep = Annotated[QAService, Depends(get_qa)]
+
+
+@dataclass(frozen=True)
+class GraphServices:
+    """SPARQL and the graph download over one `Resources`, built on first use."""
+
+    resources: Resources
+    sparql: SparqlService
+    export: GraphExport
+
+
+def get_graph_services(request: Request) -> GraphServices:
+    resources = get_resources(request)
+    services: GraphServices | None = getattr(request.app.state, "graph_services", None)
+    if services is None or services.resources is not resources:
+        services = GraphServices(
+            resources,
+            SparqlService(resources.graph, resources.settings),
+            GraphExport(resources.graph, resources.index.graph_path),
+        )
+        request.app.state.graph_services = services
+    return services
+
+
+def get_sparql(request: Request) -> SparqlService:
+    return get_graph_services(request).sparql
+
+
+def get_graph_export(request: Request) -> GraphExport:
+    return get_graph_services(request).export
+
+
+SparqlDep = Annotated[SparqlService, Depends(get_sparql)]
+GraphExportDep = Annotated[GraphExport, Depends(get_graph_export)]

@@ -12,7 +12,7 @@ from indexer.errors import ModelError
 
 from .config import Settings
 from .errors import install_handlers
-from .routers import concepts, documents, health, qa, search
+from .routers import concepts, documents, graph, health, qa, search, sparql
 from .state import AppState, try_load
 
 
@@ -48,4 +48,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(search.router)
     app.include_router(qa.router)
     app.include_router(documents.router)
+    app.include_router(graph.router)
+    app.include_router(sparql.router)
     return app

@@ -1,0 +1,408 @@
+"""Read-only SPARQL 1.1 over the loaded graph, and the whole graph in each RDF syntax.
+
+A query is parsed and checked here, in the service process: updates, SERVICE, FROM / FROM NAMED
+and GRAPH patterns are refused before anything runs. It is then evaluated in a child made with
+fork(), which inherits the graph copy-on-write (no copy, no serialisation), evaluates, serialises
+at most `sparql_max_rows` rows or triples and writes the bytes to a pipe. At the deadline the
+parent SIGKILLs the child.
+
+Why a process: rdflib evaluates in pure Python with no cancellation hook, and ORDER BY, GROUP BY,
+DISTINCT or COUNT consume their whole input before yielding a row, so a deadline checked between
+rows cannot stop them; a thread cannot be stopped at all. A child also bounds the memory a query
+may take (RLIMIT_AS) without putting the service at risk.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import pickle
+import re
+import resource
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyparsing import ParseException, ParseResults
+from rdflib import BNode, Graph, Literal, URIRef, Variable
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Result, ResultRow
+from rdflib.term import Node
+
+from ..config import Settings
+from ..errors import BadRequest, QueryTimeout
+from ..rdf import RDF_MEDIA_TYPES, bind_prefixes, choose_media_type, content_type, serialize
+
+SELECT_MEDIA_TYPES: dict[str, str] = {  # media type -> result format; the first is the default
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/json": "json",
+}
+ASK_MEDIA_TYPES: dict[str, str] = {  # CSV and TSV are defined for SELECT results only
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "application/json": "json",
+}
+GRAPH_MEDIA_TYPES: dict[str, str] = RDF_MEDIA_TYPES  # CONSTRUCT and DESCRIBE; Turtle first
+UPDATE_REFUSED = "SPARQL updates are refused: this endpoint is read-only"
+MEMORY_BUDGET = 1 << 30  # bytes a query may allocate on top of what the service holds
+
+_KINDS = {
+    "SelectQuery": "SELECT",
+    "AskQuery": "ASK",
+    "ConstructQuery": "CONSTRUCT",
+    "DescribeQuery": "DESCRIBE",
+}
+_PROLOGUE = re.compile(r"(?:\s+|#[^\n]*|PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)*", re.I)
+_UPDATE_KEYWORD = re.compile(
+    r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
+)
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+@dataclass(frozen=True, slots=True)
+class SparqlResult:
+    body: bytes
+    media_type: str  # the Content-Type header, with charset where the syntax has none of its own
+    truncated: bool  # rows or triples were cut at sparql_max_rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A checked query and how its answer is to be written."""
+
+    query: Query
+    kind: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    media_type: str
+    format: str
+
+
+class GraphExport:
+    """The whole graph in each RDF syntax, serialised on first request and kept: the graph is
+    read-only for as long as its index is loaded."""
+
+    def __init__(self, graph: Graph, turtle_path: Path | None = None) -> None:
+        self.graph = graph
+        self._turtle_path = turtle_path
+        self._cache: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def body(self, media_type: str) -> bytes:
+        """The graph as `media_type`, one of RDF_MEDIA_TYPES."""
+        with self._lock:
+            data = self._cache.get(media_type)
+            if data is None:
+                if media_type == "text/turtle" and self._turtle_path is not None:
+                    data = self._turtle_path.read_bytes()  # the very file the graph was read from
+                else:
+                    data = serialize(self.graph, media_type)
+                self._cache[media_type] = data
+            return data
+
+
+class SparqlService:
+    """Read-only SPARQL over one loaded graph, each query in a forked worker with a deadline."""
+
+    def __init__(self, graph: Graph, settings: Settings) -> None:
+        self.graph = graph
+        self.settings = settings
+        # the graph's prefixes (skos:, lg:, c:, ...) are predeclared for every query
+        self._namespaces = {prefix: str(ns) for prefix, ns in graph.namespaces()}
+        # one worker per CPU at a time; more would only slow each of them down
+        self._slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+        _warm_up()
+
+    def run(self, text: str, accept: str | None) -> SparqlResult:
+        """Answers a SPARQL query in the media type `accept` prefers.
+
+        Raises BadRequest (syntax, update, SERVICE, FROM, GRAPH), NotAcceptable, or QueryTimeout
+        when evaluation and serialisation take longer than `sparql_timeout_s`."""
+        plan = self.plan(text, accept)
+        deadline = time.monotonic() + self.settings.sparql_timeout_s
+        if not self._slots.acquire(timeout=self.settings.sparql_timeout_s):
+            raise QueryTimeout(
+                f"no query slot came free within {self.settings.sparql_timeout_s:g} s "
+                "(sparql_timeout_s); the server is busy, retry later"
+            )
+        try:
+            graph, max_rows = self.graph, self.settings.sparql_max_rows
+            body, truncated = _run_forked(
+                lambda: _evaluate(graph, plan, max_rows, self._namespaces), deadline
+            )
+        except TimeoutError:
+            raise QueryTimeout(
+                f"query ran past {self.settings.sparql_timeout_s:g} s (sparql_timeout_s) and "
+                "was stopped; narrow it, or add LIMIT"
+            ) from None
+        finally:
+            self._slots.release()
+        media = plan.media_type
+        if media in RDF_MEDIA_TYPES:
+            header = content_type(media)
+        elif media.startswith("text/"):
+            header = f"{media}; charset=utf-8"
+        else:
+            header = media
+        return SparqlResult(body, header, truncated)
+
+    def plan(self, text: str, accept: str | None) -> _Plan:
+        """Parses and checks `text`, and picks the answer's media type; evaluates nothing."""
+        query = self.check(text)
+        kind = _KINDS[query.algebra.name]
+        offered = (
+            SELECT_MEDIA_TYPES
+            if kind == "SELECT"
+            else ASK_MEDIA_TYPES
+            if kind == "ASK"
+            else GRAPH_MEDIA_TYPES
+        )
+        media_type = choose_media_type(accept, list(offered))
+        return _Plan(query, kind, media_type, offered[media_type])
+
+    def check(self, text: str) -> Query:
+        """The parsed, translated query; BadRequest for anything this endpoint will not run."""
+        limit = self.settings.sparql_max_chars
+        if len(text) > limit:
+            raise BadRequest(
+                f"query is {len(text)} characters, longer than the {limit} accepted "
+                "(sparql_max_chars, LEADGRAPH_SPARQL_MAX_CHARS)",
+                code="bad_query",
+            )
+        if not text.strip():
+            raise BadRequest("query: empty; send a SPARQL query", code="bad_query")
+        try:
+            parsed = parseQuery(text)
+        except ParseException as exc:
+            if _is_update(text):
+                raise BadRequest(UPDATE_REFUSED, code="bad_query") from None
+            problem = str(exc).split("  (at char")[0]
+            raise BadRequest(
+                f"SPARQL syntax error at line {exc.lineno}, column {exc.column}: {problem}",
+                code="bad_query",
+            ) from None
+        try:
+            query = translateQuery(parsed, initNs=self._namespaces)
+        except Exception as exc:  # rdflib raises bare Exception, e.g. for an unknown prefix
+            raise BadRequest(f"invalid query: {exc}", code="bad_query") from None
+        for node in _nodes(query.algebra):
+            if node.name == "ServiceGraphPattern":
+                raise BadRequest(
+                    "SERVICE is refused: this endpoint makes no outgoing requests",
+                    code="bad_query",
+                )
+            if node.name == "DatasetClause":
+                raise BadRequest(
+                    "FROM and FROM NAMED are refused: the endpoint queries its single default "
+                    "graph and loads nothing",
+                    code="bad_query",
+                )
+            if node.name == "Graph":
+                raise BadRequest(
+                    "GRAPH patterns are not supported: the endpoint has a single default graph",
+                    code="bad_query",
+                )
+        return query
+
+
+def _is_update(text: str) -> bool:
+    """Whether `text` is a SPARQL Update, valid or not (the first keyword after the prologue
+    decides when it does not parse), so a broken INSERT is refused as an update."""
+    try:
+        parseUpdate(text)
+        return True
+    except ParseException:
+        prologue = _PROLOGUE.match(text)
+        return bool(_UPDATE_KEYWORD.match(text, prologue.end() if prologue else 0))
+
+
+def _nodes(root: Any) -> Iterator[CompValue]:
+    """Every algebra node under `root`, including those inside expressions and sub-queries."""
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            yield node
+            todo.extend(node.values())
+        elif isinstance(node, dict):
+            todo.extend(node.values())
+        elif isinstance(node, list | tuple | set | ParseResults):
+            todo.extend(node)
+
+
+# --- evaluation, in the child ------------------------------------------------------------------
+
+
+def _evaluate(
+    graph: Graph, plan: _Plan, max_rows: int, namespaces: dict[str, str]
+) -> tuple[bytes, bool]:
+    """The serialised answer to `plan` and whether it was cut at `max_rows`."""
+    result = graph.query(plan.query)
+    if plan.kind in ("CONSTRUCT", "DESCRIBE"):
+        assert result.graph is not None
+        out = bind_prefixes(Graph())
+        for prefix, ns in namespaces.items():
+            out.bind(prefix, ns, override=False)
+        for triple in itertools.islice(result.graph, max_rows):
+            out.add(triple)
+        return serialize(out, plan.media_type), len(result.graph) > max_rows
+    if plan.kind == "ASK":
+        return _serialize_result(result, plan.format), False
+    variables = list(result.vars or [])
+    rows: list[dict[Variable, Node]] = []
+    truncated = False
+    for row in result:  # iterates lazily where the algebra allows
+        if len(rows) == max_rows:
+            truncated = True
+            break
+        assert isinstance(row, ResultRow)
+        rows.append({v: term for v, term in zip(variables, row, strict=True) if term is not None})
+    if plan.format == "tsv":
+        return _tsv(variables, rows), truncated
+    capped = Result("SELECT")
+    capped.vars = variables
+    capped.bindings = rows  # type: ignore[assignment]
+    return _serialize_result(capped, plan.format), truncated
+
+
+def _serialize_result(result: Result, fmt: str) -> bytes:
+    data = result.serialize(format=fmt, encoding="utf-8")
+    assert data is not None
+    return data
+
+
+def _tsv(variables: list[Variable], rows: list[dict[Variable, Node]]) -> bytes:
+    """SPARQL 1.1 TSV: a header of ?names, then terms in Turtle syntax, tab-separated."""
+    lines = ["\t".join(f"?{v}" for v in variables)]
+    lines += ["\t".join(_tsv_term(row.get(v)) for v in variables) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _tsv_term(term: Node | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if isinstance(term, Literal):
+        text = '"' + str(term).translate(_TSV_ESCAPES) + '"'
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype is not None:
+            return f"{text}^^<{term.datatype}>"
+        return text
+    return str(term)
+
+
+def _warm_up() -> None:
+    """Imports, in the service process, the parsers and serialisers a query may use, so each
+    forked child starts with them loaded instead of importing them again."""
+    graph = Graph()
+    graph.add((URIRef("urn:a"), URIRef("urn:b"), Literal("c")))
+    for text in ("SELECT * WHERE { ?s ?p ?o }", "ASK { ?s ?p ?o }"):
+        result = graph.query(text)
+        for fmt in ("json", "xml", "csv") if result.type == "SELECT" else ("json", "xml"):
+            result.serialize(format=fmt)
+    for media_type in RDF_MEDIA_TYPES:
+        serialize(graph.query("CONSTRUCT WHERE { ?s ?p ?o }").graph or graph, media_type)
+    graph.query("DESCRIBE <urn:a>")
+
+
+# --- the worker process ------------------------------------------------------------------------
+
+
+def _run_forked(job: Callable[[], tuple[bytes, bool]], deadline: float) -> tuple[bytes, bool]:
+    """`job()` run in a forked child; TimeoutError (child killed) if it has not answered by
+    `deadline` (time.monotonic()); BadRequest with the child's error if it raised."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; coverage does not follow forks
+        _child(job, read_fd, write_fd)
+    os.close(write_fd)
+    try:
+        data = _read_all(read_fd, deadline)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        os.close(read_fd)
+        # the child closed the pipe before exiting; tearing down its address space takes a few
+        # ms more with a model loaded, so reap it off the request path
+        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+    if not data:
+        raise QueryTimeout("the query worker died without answering (out of memory?)")
+    outcome: tuple[str, Any] = pickle.loads(data)
+    if outcome[0] == "error":
+        raise BadRequest(f"query failed: {outcome[1]}", code="bad_query")
+    if outcome[0] == "memory":
+        raise QueryTimeout(
+            f"query needed more than {MEMORY_BUDGET >> 20} MiB of memory and was stopped; "
+            "narrow it, or add LIMIT",
+            code="query_too_costly",
+        )
+    result: tuple[bytes, bool] = outcome[1]
+    return result
+
+
+def _child(job: Callable[[], tuple[bytes, bool]], read_fd: int, write_fd: int) -> None:
+    status = 0
+    try:
+        # a collection would walk (and so copy-on-write) every object of the service
+        gc.disable()
+        os.close(read_fd)
+        # the parent's handlers (uvicorn's) would keep a child alive on Ctrl-C
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _limit_memory()
+        outcome: tuple[str, Any]
+        try:
+            outcome = ("ok", job())
+        except MemoryError:
+            outcome = ("memory", None)
+        except Exception as exc:
+            outcome = ("error", f"{type(exc).__name__}: {exc}")
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(pickle.dumps(outcome))
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+
+
+def _limit_memory() -> None:
+    try:
+        with open("/proc/self/statm") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = in_use + MEMORY_BUDGET
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (OSError, ValueError):
+        pass  # not Linux: the deadline still bounds the query
+
+
+def _read_all(fd: int, deadline: float) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)

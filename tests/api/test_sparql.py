@@ -1,0 +1,379 @@
+"""/sparql: the SPARQL 1.1 Protocol over the index graph, read-only, with limits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, URIRef
+
+from app.config import Settings
+from app.main import create_app
+from tests.fakes import HashingEmbedder
+
+BRIDGE_URI = "https://leadgraph.dev/concept/BridgeRole"
+SPARQL_JSON = "application/sparql-results+json"
+SPARQL_XML = "application/sparql-results+xml"
+BY_LABEL = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?concept ?label WHERE {
+  ?concept skos:prefLabel ?label .
+  FILTER(?label = "bridge role"@en)
+}"""
+ALL_LABELS = """SELECT ?concept ?label WHERE {
+  ?concept skos:prefLabel ?label ; skos:inScheme c:scheme .
+} ORDER BY ?label"""
+ASK_TRUE = "ASK { c:BridgeRole skos:broader ?broader }"
+CONSTRUCT = (
+    """CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c skos:prefLabel ?l ; skos:inScheme c:scheme }"""
+)
+RUNAWAY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+READ_ONLY = {
+    "error": "bad_query",
+    "detail": "SPARQL updates are refused: this endpoint is read-only",
+}
+
+
+def _get(client: TestClient, query: str, accept: str | None = None) -> Any:
+    headers = {"Accept": accept} if accept else {}
+    return client.get("/sparql", params={"query": query}, headers=headers)
+
+
+def _bad(response: Any) -> str:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail"} and body["error"] == "bad_query"
+    return str(body["detail"])
+
+
+# --- results in each syntax --------------------------------------------------------------------
+
+
+def test_select_by_label_answers_sparql_json_by_default(client: TestClient) -> None:
+    response = _get(client, BY_LABEL)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == SPARQL_JSON
+    body = response.json()
+    assert body["head"]["vars"] == ["concept", "label"]
+    (row,) = body["results"]["bindings"]
+    assert row["concept"] == {"type": "uri", "value": BRIDGE_URI}
+    assert row["label"] == {"type": "literal", "value": "bridge role", "xml:lang": "en"}
+
+
+def test_select_as_sparql_xml(client: TestClient) -> None:
+    response = _get(client, BY_LABEL, SPARQL_XML)
+    assert response.headers["content-type"] == SPARQL_XML
+    ns = {"r": "http://www.w3.org/2005/sparql-results#"}
+    root = ET.fromstring(response.content)
+    uris = [e.text for e in root.iterfind(".//r:binding[@name='concept']/r:uri", ns)]
+    assert uris == [BRIDGE_URI]
+
+
+def test_select_as_csv(client: TestClient) -> None:
+    response = _get(client, ALL_LABELS, "text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["concept", "label"]
+    assert [BRIDGE_URI, "bridge role"] in rows
+    assert len(rows) > 30
+
+
+def test_select_as_tsv_writes_terms_in_turtle_syntax(client: TestClient) -> None:
+    response = _get(client, BY_LABEL, "text/tab-separated-values")
+    assert response.headers["content-type"] == "text/tab-separated-values; charset=utf-8"
+    assert response.text.splitlines() == [
+        "?concept\t?label",
+        f'<{BRIDGE_URI}>\t"bridge role"@en',
+    ]
+
+
+def test_ask(client: TestClient) -> None:
+    assert _get(client, ASK_TRUE).json() == {"head": {}, "boolean": True}
+    assert _get(client, "ASK { c:BridgeRole skos:broader c:Nothing }").json()["boolean"] is False
+    xml = _get(client, ASK_TRUE, SPARQL_XML)
+    assert xml.status_code == 200 and b"<boolean>true</boolean>" in xml.content
+
+
+def test_ask_offers_no_csv(client: TestClient) -> None:
+    response = _get(client, ASK_TRUE, "text/csv")
+    assert response.status_code == 406
+    assert response.json()["error"] == "not_acceptable"
+
+
+@pytest.mark.parametrize(
+    ("accept", "syntax", "content_type"),
+    [
+        (None, "turtle", "text/turtle; charset=utf-8"),
+        ("text/turtle", "turtle", "text/turtle; charset=utf-8"),
+        ("application/ld+json", "json-ld", "application/ld+json"),
+        ("application/n-triples", "nt", "application/n-triples; charset=utf-8"),
+    ],
+)
+def test_construct_parses_in_each_syntax(
+    client: TestClient, accept: str | None, syntax: str, content_type: str
+) -> None:
+    response = _get(client, CONSTRUCT, accept)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    graph = Graph().parse(data=response.content, format=syntax)
+    assert len(graph) > 30
+    assert (URIRef(BRIDGE_URI), None, None) in graph
+    assert "X-Leadgraph-Truncated" not in response.headers
+
+
+def test_describe_gives_the_concepts_triples(client: TestClient) -> None:
+    response = _get(client, "DESCRIBE c:BridgeRole")
+    assert response.status_code == 200
+    graph = Graph().parse(data=response.content, format="turtle")
+    assert len(set(graph.predicates(URIRef(BRIDGE_URI)))) >= 4
+
+
+def test_unservable_accept_is_406(client: TestClient) -> None:
+    response = _get(client, BY_LABEL, "text/html")
+    assert response.status_code == 406
+    assert SPARQL_JSON in response.json()["detail"]
+    assert _get(client, CONSTRUCT, SPARQL_JSON).status_code == 406
+
+
+def test_graph_prefixes_are_predeclared(client: TestClient) -> None:
+    assert _get(client, "ASK { c:BridgeRole a skos:Concept }").json()["boolean"] is True
+
+
+# --- the three ways to send a query ------------------------------------------------------------
+
+
+def test_post_form(client: TestClient) -> None:
+    response = client.post("/sparql", data={"query": BY_LABEL}, headers={"Accept": "text/csv"})
+    assert response.status_code == 200
+    assert BRIDGE_URI in response.text
+
+
+def test_post_sparql_query_body(client: TestClient) -> None:
+    response = client.post(
+        "/sparql",
+        content=BY_LABEL.encode(),
+        headers={"Content-Type": "application/sparql-query; charset=utf-8"},
+    )
+    assert response.status_code == 200
+    assert response.json()["results"]["bindings"][0]["concept"]["value"] == BRIDGE_URI
+
+
+def test_post_of_another_content_type_is_refused(client: TestClient) -> None:
+    response = client.post("/sparql", json={"query": BY_LABEL})
+    assert "application/sparql-query" in _bad(response)
+
+
+def test_a_body_that_is_not_utf8_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/sparql", content=b"ASK {\xff}", headers={"Content-Type": "application/sparql-query"}
+    )
+    assert "not decodable" in _bad(response)
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "DELETE DATA { <urn:a> <urn:b> <urn:c> }",
+        "DELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://example.org/data.ttl>",
+        "CLEAR DEFAULT",
+        "DROP ALL",
+        "CREATE GRAPH <urn:g>",
+        "ADD DEFAULT TO <urn:g>",
+        "MOVE DEFAULT TO <urn:g>",
+        "COPY DEFAULT TO <urn:g>",
+        "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "PREFIX x: <urn:x:> # a comment\nINSERT { ?s ?p 1 } WHERE { ?s ?p ?o }",
+        "insert data { <urn:a> <urn:b> }",  # malformed, but an update all the same
+    ],
+)
+def test_updates_are_refused(client: TestClient, update: str) -> None:
+    for response in (
+        _get(client, update),
+        client.post("/sparql", data={"query": update}),
+        client.post(
+            "/sparql", content=update, headers={"Content-Type": "application/sparql-query"}
+        ),
+    ):
+        assert response.status_code == 400
+        assert response.json() == READ_ONLY
+    assert _get(client, "ASK { <urn:a> ?p ?o }").json()["boolean"] is False
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+        "SELECT * WHERE { ?s ?p ?o OPTIONAL { { SELECT * WHERE { "
+        "SERVICE SILENT <http://example.org/sparql> { ?s ?q ?x } } } } }",
+        "ASK { FILTER EXISTS { SERVICE <http://example.org/sparql> { ?s ?p ?o } } }",
+        "CONSTRUCT { ?s ?p ?o } WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
+    ],
+)
+def test_service_is_refused_wherever_it_hides(client: TestClient, query: str) -> None:
+    assert "SERVICE is refused" in _bad(_get(client, query))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }",
+        "SELECT * FROM NAMED <http://example.org/g> WHERE { ?s ?p ?o }",
+        "ASK FROM <file:///etc/passwd> { ?s ?p ?o }",
+        "CONSTRUCT { ?s ?p ?o } FROM <http://example.org/g> WHERE { ?s ?p ?o }",
+    ],
+)
+def test_from_is_refused(client: TestClient, query: str) -> None:
+    assert "FROM and FROM NAMED are refused" in _bad(_get(client, query))
+
+
+def test_graph_patterns_are_refused(client: TestClient) -> None:
+    assert "GRAPH" in _bad(_get(client, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"))
+
+
+@pytest.mark.parametrize("name", ["default-graph-uri", "named-graph-uri"])
+def test_dataset_parameters_are_refused(client: TestClient, name: str) -> None:
+    params = {"query": BY_LABEL, name: "http://example.org/g"}
+    assert name in _bad(client.get("/sparql", params=params))
+    assert name in _bad(client.post("/sparql", data=params))
+    assert name in _bad(
+        client.post(
+            "/sparql",
+            params={name: "http://example.org/g"},
+            content=BY_LABEL,
+            headers={"Content-Type": "application/sparql-query"},
+        )
+    )
+
+
+def test_syntax_error_names_line_and_column(client: TestClient) -> None:
+    detail = _bad(_get(client, "SELECT ?x WHERE {\n  ?x ?y \n}"))
+    assert detail.startswith("SPARQL syntax error at line 2, column 3:")
+
+
+def test_unknown_prefix_is_named(client: TestClient) -> None:
+    assert "nope" in _bad(_get(client, "SELECT * WHERE { ?s nope:p ?o }"))
+
+
+def test_missing_or_empty_query(client: TestClient) -> None:
+    assert "query: missing" in _bad(client.get("/sparql"))
+    assert "query: missing" in _bad(client.post("/sparql", data={"other": "x"}))
+    assert "query: empty" in _bad(_get(client, "  \n "))
+    detail = _bad(client.get("/sparql", params=[("query", ASK_TRUE), ("query", ASK_TRUE)]))
+    assert "given 2 times" in detail
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tight_client(api_index: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        index=api_index, sparql_timeout_s=0.5, sparql_max_rows=5, sparql_max_chars=500
+    )
+    with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
+        yield client
+
+
+@pytest.fixture
+def uncapped_client(api_index: Path) -> Iterator[TestClient]:
+    """A small timeout and no practical row cap: only the timeout can stop a runaway query."""
+    settings = Settings(index=api_index, sparql_timeout_s=0.5, sparql_max_rows=10**9)
+    with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
+        yield client
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        children = (task / "children").read_text().split()
+        pids.update(int(pid) for pid in children)
+    return pids
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        RUNAWAY,  # yields rows lazily, ~1.3e12 of them
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",  # consumes all first
+        "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?f ?c",
+        "CONSTRUCT { ?a ?b ?f } WHERE { ?a ?b ?c . ?d ?e ?f }",
+    ],
+)
+def test_a_runaway_query_is_stopped_with_503(uncapped_client: TestClient, query: str) -> None:
+    before = _children()
+    started = time.monotonic()
+    response = _get(uncapped_client, query)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["error"] == "query_timeout"
+    assert "0.5 s" in response.json()["detail"]
+    assert elapsed < 3.0
+    deadline = time.monotonic() + 2
+    while _children() - before and time.monotonic() < deadline:
+        time.sleep(0.05)  # the killed worker is reaped in the background
+    assert not _children() - before, "the worker process was left running"
+
+
+def test_health_answers_while_a_query_runs(uncapped_client: TestClient) -> None:
+    outcome: dict[str, int] = {}
+
+    def run() -> None:
+        outcome["status"] = _get(uncapped_client, RUNAWAY).status_code
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    assert uncapped_client.get("/health").status_code == 200
+    assert time.monotonic() - started < 0.3
+    worker.join()
+    assert outcome["status"] == 503
+
+
+def test_rows_are_capped_and_the_cap_is_said(tight_client: TestClient) -> None:
+    response = _get(tight_client, ALL_LABELS)
+    assert len(response.json()["results"]["bindings"]) == 5
+    assert response.headers["X-Leadgraph-Truncated"] == "true"
+    rows = list(csv.reader(io.StringIO(_get(tight_client, ALL_LABELS, "text/csv").text)))
+    assert len(rows) == 6  # header + 5
+    small = _get(tight_client, BY_LABEL)
+    assert len(small.json()["results"]["bindings"]) == 1
+    assert "X-Leadgraph-Truncated" not in small.headers
+
+
+def test_construct_triples_are_capped(tight_client: TestClient) -> None:
+    response = _get(tight_client, CONSTRUCT, "application/n-triples")
+    assert response.headers["X-Leadgraph-Truncated"] == "true"
+    assert len(Graph().parse(data=response.content, format="nt")) == 5
+
+
+def test_a_runaway_query_under_a_row_cap_ends_with_the_first_rows(
+    tight_client: TestClient,
+) -> None:
+    response = _get(tight_client, RUNAWAY)
+    assert response.status_code == 200
+    assert len(response.json()["results"]["bindings"]) == 5
+    assert response.headers["X-Leadgraph-Truncated"] == "true"
+
+
+def test_an_over_long_query_names_the_limit(tight_client: TestClient) -> None:
+    query = BY_LABEL + " " * 500
+    assert "LEADGRAPH_SPARQL_MAX_CHARS" in _bad(_get(tight_client, query))
+    assert "500" in _bad(tight_client.post("/sparql", data={"query": query}))
+    huge = tight_client.post(
+        "/sparql", content="#" * 100_000, headers={"Content-Type": "application/sparql-query"}
+    )
+    assert "sparql_max_chars" in _bad(huge)
