@@ -12,7 +12,7 @@ from indexer.errors import ModelError
 
 from .config import Settings
 from .errors import install_handlers
-from .routers import concepts, documents, graph, health, qa, search, sparql
+from .routers import concepts, documents, graph, health, qa, search, sparql, web
 from .state import AppState, try_load
 
 
@@ -50,4 +50,5 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(documents.router)
     app.include_router(graph.router)
     app.include_router(sparql.router)
+    app.include_router(web.router)
     return app
