@@ -349,3 +349,56 @@ def serve(
         _fail(exc)
     app = create_app(settings, embedder=embedder)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+
+
+@main.command("mcp")
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Index root folder [default: index, or LEADGRAPH_INDEX].",
+)
+@click.option("--model", default=None, help="sentence-transformers model name or path.")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None:
+    """Serve the MCP tools and resources over stdio, for desktop agents.
+
+    The agent starts this command and talks MCP on its stdin/stdout; logs go to stderr. The
+    index must exist (build it with `leadgraph index`). Over HTTP, `leadgraph serve` offers the
+    same tools at /mcp."""
+    _offline()
+    import contextlib
+
+    from app.config import Settings
+    from app.deps import Services
+    from app.mcp_server import build_mcp
+    from app.state import load_resources
+    from indexer.embedder import SentenceTransformerEmbedder
+
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"index": index_dir, "model": model}.items() if v is not None
+    }
+    settings = Settings(**overrides)
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        # stdout carries the protocol: nothing printed while loading may reach it
+        with contextlib.redirect_stdout(sys.stderr):
+            embedder = SentenceTransformerEmbedder(settings.model)
+            services = Services.build(load_resources(settings, embedder))
+    except LeadgraphError as exc:
+        _fail(exc)
+    server = build_mcp(lambda: services, settings=settings)
+    try:
+        server.run("stdio")
+    except KeyboardInterrupt:
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from .config import Settings
 from .errors import IndexNotReady
@@ -45,6 +45,8 @@ class Services:
     concepts: ConceptService
     search: SearchService
     qa: QAService
+    sparql: SparqlService
+    export: GraphExport
 
     @classmethod
     def build(cls, resources: Resources) -> Services:
@@ -52,17 +54,33 @@ class Services:
         search = SearchService(
             resources.index, resources.embedder, resources.linker, concepts, resources.settings
         )
-        return cls(resources, concepts, search, QAService(resources.index, search))
+        return cls(
+            resources,
+            concepts,
+            search,
+            QAService(resources.index, search),
+            SparqlService(resources.graph, resources.settings),
+            GraphExport(resources.graph, resources.index.graph_path),
+        )
 
 
-def get_services(request: Request) -> Services:
-    resources = get_resources(request)
-    services: Services | None = getattr(request.app.state, "services", None)
+def app_services(app: FastAPI) -> Services:
+    """The services over the app's loaded index, shared by the REST handlers and the MCP tools;
+    IndexNotReady while there is none."""
+    state: AppState = app.state.leadgraph
+    resources = state.resources
+    if resources is None:
+        raise IndexNotReady(state.problem or "index not loaded")
+    services: Services | None = getattr(app.state, "services", None)
     if services is None or services.resources is not resources:
         # building twice under concurrent first requests is harmless: the last one is kept
         services = Services.build(resources)
-        request.app.state.services = services
+        app.state.services = services
     return services
+
+
+def get_services(request: Request) -> Services:
+    return app_services(request.app)
 
 
 def get_concepts(request: Request) -> ConceptService:
@@ -82,34 +100,12 @@ SearchDep = Annotated[SearchService, Depends(get_search)]
 QADep = Annotated[QAService, Depends(get_qa)]
 
 
-@dataclass(frozen=True)
-class GraphServices:
-    """SPARQL and the graph download over one `Resources`, built on first use."""
-
-    resources: Resources
-    sparql: SparqlService
-    export: GraphExport
-
-
-def get_graph_services(request: Request) -> GraphServices:
-    resources = get_resources(request)
-    services: GraphServices | None = getattr(request.app.state, "graph_services", None)
-    if services is None or services.resources is not resources:
-        services = GraphServices(
-            resources,
-            SparqlService(resources.graph, resources.settings),
-            GraphExport(resources.graph, resources.index.graph_path),
-        )
-        request.app.state.graph_services = services
-    return services
-
-
 def get_sparql(request: Request) -> SparqlService:
-    return get_graph_services(request).sparql
+    return get_services(request).sparql
 
 
 def get_graph_export(request: Request) -> GraphExport:
-    return get_graph_services(request).export
+    return get_services(request).export
 
 
 SparqlDep = Annotated[SparqlService, Depends(get_sparql)]

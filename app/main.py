@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.errors import ModelError
 
 from .config import Settings
 from .errors import install_handlers
-from .routers import concepts, documents, graph, health, qa, search, sparql, web
+from .mcp_server import MCPEndpoint, build_mcp, services_of
+from .routers import concepts, context, documents, graph, health, qa, search, sparql, web
 from .state import AppState, try_load
 
 
@@ -32,7 +34,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                 state.problem = str(exc)
         if model is not None:
             try_load(state, model)
-        yield
+        # MCP's session manager lives inside the app's lifespan, and ends before the index does
+        async with mcp.running():
+            yield
         state.resources = None
 
     app = FastAPI(
@@ -51,4 +55,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(graph.router)
     app.include_router(sparql.router)
     app.include_router(web.router)
+    app.include_router(context.router)
+    mcp = MCPEndpoint(build_mcp(services_of(app), settings=settings), host=settings.host)
+    app.router.routes.append(Route("/mcp", mcp))
     return app

@@ -444,3 +444,112 @@ class DocumentDetail(BaseModel):
             ]
         }
     )
+
+
+# --- grounding context -------------------------------------------------------------------------
+
+
+CONTEXT_MIN_TOKENS = 50
+CONTEXT_MAX_TOKENS = 8000
+
+
+class ContextRequest(BaseModel):
+    question: str = Field(min_length=1, description="the user's question, in natural language")
+    k: int = Field(5, ge=1, description="passages retrieved, 1..settings.max_k")
+    max_tokens: int = Field(
+        800,
+        ge=CONTEXT_MIN_TOKENS,
+        le=CONTEXT_MAX_TOKENS,
+        description="budget of `context`, in tokens of the embedding model's tokenizer",
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Who is the bridge between leaders and the workforce?",
+                    "k": 5,
+                    "max_tokens": 800,
+                }
+            ]
+        }
+    )
+
+
+class SourceCitation(BaseModel):
+    """Exactly the text a numbered source quotes: `document.text[start:end] == quote`."""
+
+    document_id: str
+    passage_id: str
+    quote: str
+    start: int
+    end: int
+
+
+class ContextPassage(BaseModel):
+    passage_id: str
+    document_id: str
+    document_title: str
+    text: str = Field(description="the whole passage")
+    score: float = Field(description="hybrid retrieval score, 0..1")
+    citation: SourceCitation = Field(
+        description="the part of the passage quoted in `context` (all of it unless the budget "
+        "cut it at a sentence or word boundary)"
+    )
+
+
+class ContextResponse(BaseModel):
+    question: str
+    passages: list[ContextPassage] = Field(
+        description="the sources of `context`, in order: passages[i] is source [i+1]"
+    )
+    concepts: list[ConceptDefinition] = Field(description="concepts of the question in `context`")
+    answer: str | None = Field(
+        description="the extractive answer (sentences of the corpus); null when abstaining"
+    )
+    context: str = Field(
+        description="a text block for a prompt: the answer, concept definitions and numbered "
+        "sources [1], [2] … quoting the corpus, within max_tokens"
+    )
+    token_count: int = Field(
+        description="tokens of `context`, counted with the embedding model's tokenizer"
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Who is the bridge between leaders and the workforce?",
+                    "passages": [
+                        {
+                            "passage_id": "organizational-leadership-and-management:p3",
+                            "document_id": "organizational-leadership-and-management",
+                            "document_title": "What Is the Connection between ...",
+                            "text": "There is also an important workforce connection ...",
+                            "score": 0.93,
+                            "citation": {
+                                "document_id": "organizational-leadership-and-management",
+                                "passage_id": "organizational-leadership-and-management:p3",
+                                "quote": "There is also an important workforce connection ...",
+                                "start": 1710,
+                                "end": 2120,
+                            },
+                        }
+                    ],
+                    "concepts": [
+                        {
+                            "id": "BridgeRole",
+                            "label": "bridge role",
+                            "definition": "The position of managers between leaders and staff.",
+                        }
+                    ],
+                    "answer": "In essence, managers provide the bridge between leaders and the "
+                    "rest of the workforce.",
+                    "context": "Answer (quoted from [1]): In essence, managers provide the bridge "
+                    "...\n\nConcepts:\n- bridge role: ...\n\nSources:\n[1] What Is the "
+                    "Connection ... (organizational-leadership-and-management)\nThere is also ...",
+                    "token_count": 212,
+                }
+            ]
+        }
+    )
