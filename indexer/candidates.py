@@ -89,8 +89,8 @@ def mine_candidates(
                     key = tuple(_stem(t) for t in words)
                     phrase = phrases.setdefault(key, _Phrase())
                     phrase.frequency += 1
-                    if passage.id not in phrase.passages:
-                        phrase.passages.append(passage.id)
+                    if not phrase.passages or phrase.passages[-1] != passage.id:
+                        phrase.passages.append(passage.id)  # passages come one after another
                     phrase.documents.add(passage.document_id)
                     surface = passage.text[words[0].start : words[-1].end]
                     phrase.surfaces[" ".join(surface.split())] += 1
@@ -103,11 +103,16 @@ def mine_candidates(
         and key not in covered
         and not all(word in concept_words for word in key)
     }
+    # the frequencies of the longer kept phrases that contain each phrase, by its key
+    containing: dict[tuple[str, ...], list[int]] = {}
+    for key, p in kept.items():
+        for part in _fragments(key) - {key}:
+            containing.setdefault(part, []).append(p.frequency)
     n_passages = max(len(passages), 1)
     raw: list[tuple[float, tuple[str, ...], _Phrase]] = []
     for key, p in kept.items():
-        containing = [q.frequency for k, q in kept.items() if len(k) > len(key) and _within(key, k)]
-        nested = sum(containing) / len(containing) if containing else 0.0
+        longer = containing.get(key, [])
+        nested = sum(longer) / len(longer) if longer else 0.0
         termhood = p.frequency - nested
         if termhood <= 0:
             continue  # never seen outside longer phrases: the longer phrase is the term
@@ -188,17 +193,12 @@ def _stem(token: Token) -> str:
 
 def _label_fragments(keys: Iterable[tuple[str, ...]]) -> set[tuple[str, ...]]:
     """Every contiguous part of every label key."""
-    out: set[tuple[str, ...]] = set()
-    for key in keys:
-        for i in range(len(key)):
-            for j in range(i + 1, len(key) + 1):
-                out.add(key[i:j])
-    return out
+    return {part for key in keys for part in _fragments(key)}
 
 
-def _within(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    n = len(short)
-    return any(long[i : i + n] == short for i in range(len(long) - n + 1))
+def _fragments(key: tuple[str, ...]) -> set[tuple[str, ...]]:
+    """Every contiguous part of `key`, `key` included."""
+    return {key[i:j] for i in range(len(key)) for j in range(i + 1, len(key) + 1)}
 
 
 def _label(phrase: _Phrase) -> str:
