@@ -25,6 +25,7 @@ from .lexical import LexicalIndex
 from .linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker, sentence_texts
 from .models import Document, Passage
 from .ontology import DEFAULT_ONTOLOGY, load_ontology
+from .rdfio import turtle_bytes
 from .relations import cooccurrence, relation_evidence
 from .store import IndexContents, Manifest, build_lock, cached_vectors, write_index
 from .vectors import HNSW_THRESHOLD, VectorIndex
@@ -166,7 +167,7 @@ def build_index(
             model=embedder.name,
             started=started,
         )
-        turtle = graph.serialize(format="turtle", encoding="utf-8")
+        turtle = turtle_bytes(graph)
         say(f"graph of {len(graph)} triples")
         watch.lap("graph")
 

@@ -157,6 +157,8 @@ class LexicalMatcher:
             for key, entries in labels.items()
         }
         self._max_words = max((len(key) for key in self._labels), default=0)
+        # every leading part of a label key: a run of words that is none cannot grow into a label
+        self._prefixes = frozenset(key[:n] for key in self._labels for n in range(1, len(key) + 1))
         self._label_keys = frozenset(label_keys)
 
     @property
@@ -181,7 +183,10 @@ class LexicalMatcher:
                         j += 1
                         continue
                 words.append(tokens[j])
-                entries = self._labels.get(tuple(t.stem for t in words))
+                key = tuple(t.stem for t in words)
+                if key not in self._prefixes:
+                    break
+                entries = self._labels.get(key)
                 if entries is not None:
                     label = _choose(entries, words)
                     if label is not None:

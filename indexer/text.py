@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer
 
@@ -29,8 +29,7 @@ STOP_WORDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: made by the million while indexing, and cheap to make
     text: str  # surface form as in the source
     norm: str  # lowercased, NFKC, apostrophes unified
     stem: str
@@ -55,12 +54,20 @@ def normalize(text: str) -> str:
     return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
 
 
+@lru_cache(maxsize=1 << 18)
+def _forms(word: str) -> tuple[str, str]:
+    """(normalised, stem) of one word token; words repeat, so this is cached."""
+    norm = normalize(word)
+    return norm, stem(norm)
+
+
 def tokenize(text: str) -> list[Token]:
     """Word tokens of `text` with their offsets. NFKC is applied per token so offsets stay exact."""
     tokens = []
     for m in _WORD.finditer(text):
-        norm = normalize(m.group())
-        tokens.append(Token(m.group(), norm, stem(norm), m.start(), m.end()))
+        word = m.group()
+        norm, word_stem = _forms(word)
+        tokens.append(Token(word, norm, word_stem, m.start(), m.end()))
     return tokens
 
 
@@ -78,8 +85,8 @@ def label_key(label: str) -> tuple[str, ...]:
 def analyze(text: str) -> list[str]:
     """Terms for lexical (BM25) search: stems of the words of `text` without stop words."""
     out = []
-    for m in _WORD.finditer(text):
-        norm = normalize(m.group())
+    for word in _WORD.findall(text):
+        norm, word_stem = _forms(word)
         if norm not in STOP_WORDS:
-            out.append(stem(norm))
+            out.append(word_stem)
     return out
