@@ -1,7 +1,8 @@
-"""The `leadgraph` command line: index, validate, serve.
+"""The `leadgraph` command line: index, validate, serve; add, remove, reindex.
 
-Exit codes: 0 success; 1 validation found problems; 2 bad input (corpus, ontology, option);
-3 index missing, corrupted or built differently; 4 the embedding model cannot be loaded.
+Exit codes: 0 success; 1 validation found problems; 2 bad input (corpus, ontology, option,
+article, unknown document id); 3 index missing, corrupted or built differently, or being written
+by another build or update; 4 the embedding model cannot be loaded.
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from indexer.embedder import DEFAULT_MODEL
 from indexer.errors import CorpusError, IndexError_, LeadgraphError, ModelError, OntologyError
 from indexer.ontology import DEFAULT_ONTOLOGY, DEFAULT_SHAPES
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.services.admin import CorpusEditor, UpdateOutcome
 
 _EXIT = {CorpusError: 2, OntologyError: 2, IndexError_: 3, ModelError: 4}
 
@@ -25,6 +31,22 @@ def _fail(exc: LeadgraphError) -> NoReturn:
     code = next((c for kind, c in _EXIT.items() if isinstance(exc, kind)), 1)
     click.echo(f"leadgraph: error: {exc}", err=True)
     sys.exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Settings from LEADGRAPH_* and the flags; a bad value exits 2 with one line naming it."""
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        click.echo(f"leadgraph: error: bad setting (flag or LEADGRAPH_*): {problems}", err=True)
+        sys.exit(2)
 
 
 def _offline() -> None:
@@ -213,7 +235,6 @@ def evaluate(
     _offline()
     import tempfile
 
-    from app.config import Settings
     from app.deps import Services
     from app.evaluation import read_qrels, read_queries, run_mode
     from app.schemas import SearchMode
@@ -257,7 +278,7 @@ def evaluate(
                     + ", ".join(f"{k} {v:.1f} s" for k, v in built.stages.items())
                     + ")"
                 )
-            resources = load_resources(Settings(index=root, model=model), embedder)
+            resources = load_resources(_settings(index=root, model=model), embedder)
         except LeadgraphError as exc:
             _fail(exc)
         search = Services.build(resources).search
@@ -310,11 +331,11 @@ def serve(
     _offline()
     import uvicorn
 
-    from app.config import Settings
     from app.main import create_app
     from indexer.build import build_index
-    from indexer.embedder import SentenceTransformerEmbedder
+    from indexer.embedder import Embedder, SentenceTransformerEmbedder
     from indexer.errors import IndexMissing
+    from indexer.onnx_embedder import with_onnx
     from indexer.store import resolve_version
 
     overrides: dict[str, Any] = {
@@ -328,11 +349,11 @@ def serve(
         }.items()
         if v is not None
     }
-    settings = Settings(**overrides)
+    settings = _settings(**overrides)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("leadgraph")
     try:
-        embedder = SentenceTransformerEmbedder(settings.model)
+        embedder: Embedder = SentenceTransformerEmbedder(settings.model)
         try:
             resolve_version(settings.index)
         except IndexMissing:
@@ -347,8 +368,17 @@ def serve(
             log.info("index %s built in %.1f s", result.manifest.version, result.seconds)
     except LeadgraphError as exc:
         _fail(exc)
+    # queries through onnxruntime when its export of the model checks out; else torch
+    embedder = with_onnx(embedder, enabled=settings.onnx, cache_dir=settings.onnx_cache)
     app = create_app(settings, embedder=embedder)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        # X-Forwarded-For/-Proto are believed only from these addresses (a local reverse proxy)
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @main.command("mcp")
@@ -375,16 +405,16 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
     _offline()
     import contextlib
 
-    from app.config import Settings
     from app.deps import Services
     from app.mcp_server import build_mcp
     from app.state import load_resources
     from indexer.embedder import SentenceTransformerEmbedder
+    from indexer.onnx_embedder import with_onnx
 
     overrides: dict[str, Any] = {
         k: v for k, v in {"index": index_dir, "model": model}.items() if v is not None
     }
-    settings = Settings(**overrides)
+    settings = _settings(**overrides)
     logging.basicConfig(
         level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(message)s",
@@ -393,7 +423,11 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
     try:
         # stdout carries the protocol: nothing printed while loading may reach it
         with contextlib.redirect_stdout(sys.stderr):
-            embedder = SentenceTransformerEmbedder(settings.model)
+            embedder = with_onnx(
+                SentenceTransformerEmbedder(settings.model),
+                enabled=settings.onnx,
+                cache_dir=settings.onnx_cache,
+            )
             services = Services.build(load_resources(settings, embedder))
     except LeadgraphError as exc:
         _fail(exc)
@@ -402,3 +436,115 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
         server.run("stdio")
     except KeyboardInterrupt:
         pass
+
+
+# --- changing the corpus -----------------------------------------------------------------------
+
+
+def _update_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        [
+            click.option(
+                "--index",
+                "index_dir",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="Index root folder [default: index, or LEADGRAPH_INDEX].",
+            ),
+            click.option(
+                "--corpus",
+                type=click.Path(path_type=Path, file_okay=False),
+                default=None,
+                help="Corpus folder the index is built from [default: corpus, or "
+                "LEADGRAPH_CORPUS].",
+            ),
+            click.option("--model", default=None, help="sentence-transformers model name or path."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _update(
+    index_dir: Path | None,
+    corpus: Path | None,
+    model: str | None,
+    operation: Callable[[CorpusEditor], UpdateOutcome],
+) -> None:
+    """Runs `operation` on the corpus and index of the settings, and prints what it published.
+    Exit codes: 2 for a bad article, an unknown id or a corpus that cannot change so; 3 when
+    another update or build is writing the index; 4 when the model cannot be loaded."""
+    _offline()
+    from app.errors import ApiError
+    from app.services.admin import CorpusEditor
+    from indexer.embedder import SentenceTransformerEmbedder
+
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {"index": index_dir, "corpus": corpus, "model": model}.items()
+        if v is not None
+    }
+    settings = _settings(**overrides)
+    try:
+        embedder = SentenceTransformerEmbedder(settings.model)
+        outcome = operation(CorpusEditor.from_settings(settings, embedder))
+    except LeadgraphError as exc:
+        _fail(exc)
+    except ApiError as exc:
+        click.echo(f"leadgraph: error: {exc.detail}", err=True)
+        sys.exit(3 if exc.code == "update_in_progress" or exc.status >= 500 else 2)
+    except KeyboardInterrupt:
+        click.echo(
+            "leadgraph: interrupted; the corpus and the published index are unchanged", err=True
+        )
+        sys.exit(130)
+    report = outcome.report
+    subject = f" {outcome.document_id}" if outcome.document_id else ""
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.manifest.counts.items())
+    click.echo(f"{outcome.action}{subject}: published {report.manifest.version} ({counts})")
+    click.echo(
+        f"embedded {report.embedded} passages, reused {report.reused}, in {report.seconds:.1f} s"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@_update_options
+def add(file: Path, index_dir: Path | None, corpus: Path | None, model: str | None) -> None:
+    """Add the article FILE (.md or .txt, optional YAML front matter) to the corpus folder as
+    <corpus>/<id>.md, replacing a document of the same id, then rebuild and publish the index.
+
+    Only passages whose text changed are embedded again; the swap is atomic, and a failed or
+    interrupted update leaves the corpus and the published index as they were. A `leadgraph
+    serve` over the same index serves the new version within LEADGRAPH_INDEX_WATCH_S."""
+    from indexer.corpus import TEXT_SUFFIXES, read_corpus
+
+    if file.suffix.lower() not in TEXT_SUFFIXES:
+        click.echo(f"leadgraph: error: {file}: add takes one .md or .txt article", err=True)
+        sys.exit(2)
+    try:
+        [document] = read_corpus([file])  # the reader's file:line message, before any change
+        body = file.read_bytes()
+    except LeadgraphError as exc:
+        _fail(exc)
+    _update(index_dir, corpus, model, lambda editor: editor.put(document.id, body))
+
+
+@main.command()
+@click.argument("document_id", metavar="ID")
+@_update_options
+def remove(
+    document_id: str, index_dir: Path | None, corpus: Path | None, model: str | None
+) -> None:
+    """Delete the document ID from the corpus folder (the .md or .txt file holding it), then
+    rebuild and publish the index."""
+    _update(index_dir, corpus, model, lambda editor: editor.delete(document_id))
+
+
+@main.command()
+@_update_options
+def reindex(index_dir: Path | None, corpus: Path | None, model: str | None) -> None:
+    """Rebuild the index from the corpus folder as it is and publish it, with the passage size
+    and linking threshold of the published version. Only changed passages are embedded again;
+    this is also the fix for an index that fails its checksums."""
+    _update(index_dir, corpus, model, lambda editor: editor.reindex())

@@ -71,28 +71,52 @@ def app_services(app: FastAPI) -> Services:
     resources = state.resources
     if resources is None:
         raise IndexNotReady(state.problem or "index not loaded")
-    services: Services | None = getattr(app.state, "services", None)
-    if services is None or services.resources is not resources:
-        # building twice under concurrent first requests is harmless: the last one is kept
+    return services_for(app, resources)
+
+
+def services_for(app: FastAPI, resources: Resources) -> Services:
+    """The services over `resources`, built once and cached on the app for the resources
+    served now and the ones before (which requests in flight across a swap still hold)."""
+    for services in _cached(app):
+        if services.resources is resources:
+            return services
+    state: AppState = app.state.leadgraph
+    # one build at a time: the SPARQL service's warm-up runs rdflib's parser, which is not
+    # thread-safe, and a build per concurrent first request would be wasted anyway
+    with state.services_lock:
+        cached = _cached(app)
+        for services in cached:
+            if services.resources is resources:
+                return services
         services = Services.build(resources)
-        app.state.services = services
+        app.state.services = (services, *cached)[:2]  # replaced whole: readers need no lock
     return services
 
 
-def get_services(request: Request) -> Services:
-    return app_services(request.app)
+def _cached(app: FastAPI) -> tuple[Services, ...]:
+    cached: tuple[Services, ...] = getattr(app.state, "services", ())
+    return cached
 
 
-def get_concepts(request: Request) -> ConceptService:
-    return get_services(request).concepts
+def get_services(request: Request, resources: ResourcesDep) -> Services:
+    # FastAPI resolves `resources` once per request, so every service a handler receives is
+    # over the same index version, even when a new one is swapped in meanwhile
+    return services_for(request.app, resources)
 
 
-def get_search(request: Request) -> SearchService:
-    return get_services(request).search
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_qa(request: Request) -> QAService:
-    return get_services(request).qa
+def get_concepts(services: ServicesDep) -> ConceptService:
+    return services.concepts
+
+
+def get_search(services: ServicesDep) -> SearchService:
+    return services.search
+
+
+def get_qa(services: ServicesDep) -> QAService:
+    return services.qa
 
 
 ConceptsDep = Annotated[ConceptService, Depends(get_concepts)]
@@ -100,12 +124,12 @@ SearchDep = Annotated[SearchService, Depends(get_search)]
 QADep = Annotated[QAService, Depends(get_qa)]
 
 
-def get_sparql(request: Request) -> SparqlService:
-    return get_services(request).sparql
+def get_sparql(services: ServicesDep) -> SparqlService:
+    return services.sparql
 
 
-def get_graph_export(request: Request) -> GraphExport:
-    return get_services(request).export
+def get_graph_export(services: ServicesDep) -> GraphExport:
+    return services.export
 
 
 SparqlDep = Annotated[SparqlService, Depends(get_sparql)]

@@ -3,8 +3,15 @@
     ApiError                      {"error": code, "detail": message}
     ├── NotFound            404   concept_not_found, document_not_found, passage_not_found
     ├── NotAcceptable       406   not_acceptable: no representation for the Accept header
-    ├── BadRequest          400   bad_query: SPARQL that does not parse, updates, SERVICE
-    ├── Unprocessable       422   validation_error: a field out of range (also pydantic's)
+    ├── BadRequest          400   bad_query: SPARQL that does not parse, updates, SERVICE;
+    │                             id_mismatch: an article's front matter id is not the path's
+    ├── Unauthorized        401   unauthorized: admin call without the right bearer token
+    ├── Forbidden           403   admin_disabled: admin endpoints off (no admin token set)
+    ├── Conflict            409   update_in_progress, corpus_conflict: the corpus cannot change so
+    ├── PayloadTooLarge     413   payload_too_large: a body over its size limit
+    ├── UnsupportedMedia    415   unsupported_media_type: a body of the wrong content type
+    ├── Unprocessable       422   validation_error: a field out of range (also pydantic's);
+    │                             invalid_document: an article the corpus reader refuses
     ├── IndexNotReady       503   index_not_ready: no index loaded (says what to run)
     └── QueryTimeout        503   query_timeout: SPARQL ran past its time limit
 
@@ -35,6 +42,8 @@ class ApiError(Exception):
     status = 500
     code = "internal_error"
 
+    headers: dict[str, str] | None = None  # extra response headers (WWW-Authenticate)
+
     def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -57,6 +66,32 @@ class BadRequest(ApiError):
     code = "bad_request"
 
 
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unprocessable(ApiError):
     status = 422
     code = "validation_error"
@@ -72,8 +107,12 @@ class QueryTimeout(ApiError):
     code = "query_timeout"
 
 
-def error_response(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+def error_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"error": code, "detail": detail}, headers=headers
+    )
 
 
 _HTTP_CODES = {
@@ -100,7 +139,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.detail)
+        return error_response(exc.status, exc.code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -126,6 +165,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Bad request",
         404: "Not found",
         406: "Not acceptable",
+        413: "Request body larger than max_body_bytes",
         422: "Invalid input (the message names the field)",
         503: "Index not ready, or query timed out",
     }.items()

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.errors import ModelError
+from indexer.onnx_embedder import with_onnx
 
 from .config import Settings
 from .errors import install_handlers
+from .hotswap import watch_published
+from .limits import BodySizeLimit, document_limits
 from .mcp_server import MCPEndpoint, build_mcp, services_of
-from .routers import concepts, context, documents, graph, health, qa, search, sparql, web
+from .routers import admin, concepts, context, documents, graph, health, qa, search, sparql, web
 from .state import AppState, try_load
 
 
@@ -29,14 +35,26 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         model = embedder
         if model is None:
             try:
-                model = SentenceTransformerEmbedder(settings.model)
+                model = with_onnx(
+                    SentenceTransformerEmbedder(settings.model),
+                    enabled=settings.onnx,
+                    cache_dir=settings.onnx_cache,
+                )
             except ModelError as exc:
                 state.problem = str(exc)
         if model is not None:
             try_load(state, model)
+        watcher = None
+        if model is not None and settings.index_watch_s > 0:
+            # serves versions published by others (`leadgraph add`, `leadgraph index`) too
+            watcher = asyncio.create_task(watch_published(app, settings.index_watch_s))
         # MCP's session manager lives inside the app's lifespan, and ends before the index does
         async with mcp.running():
             yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         state.resources = None
 
     app = FastAPI(
@@ -52,10 +70,24 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(search.router)
     app.include_router(qa.router)
     app.include_router(documents.router)
+    app.include_router(admin.router)
     app.include_router(graph.router)
     app.include_router(sparql.router)
     app.include_router(web.router)
     app.include_router(context.router)
     mcp = MCPEndpoint(build_mcp(services_of(app), settings=settings), host=settings.host)
     app.router.routes.append(Route("/mcp", mcp))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    document_limits(app, settings)
+    if settings.cors_origins:
+        # added last, so outermost: refusals (413 too) carry the headers a browser needs to
+        # read them; only the public methods, no credentials, no Authorization header
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Accept", "Content-Type"],
+            expose_headers=["ETag", "X-Leadgraph-Truncated"],
+            max_age=600,
+        )
     return app

@@ -198,7 +198,12 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
             raise ToolError("text: must not be empty")
         with _as_tool_errors():
             return get_services().concepts.lookup(
-                text, limit=limit, offset=0, include_candidates=include_candidates, max_k=max_k
+                text,
+                limit=limit,
+                offset=0,
+                include_candidates=include_candidates,
+                max_k=max_k,
+                max_chars=settings.max_text_chars,
             )
 
     @read_only_tool("Get a concept")

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # --- shared ------------------------------------------------------------------------------------
 
+# longest concept or document id accepted in a path or a filter: document ids are at most 128
+# characters (indexer.corpus.DOCUMENT_ID), concept and candidate ids are shorter
+MAX_ID_CHARS = 128
+
 
 class ConceptRef(BaseModel):
     """A concept as a link target: enough to label it and to fetch it."""
@@ -297,12 +301,14 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="a question in natural language")
     k: int = Field(5, ge=1, description="passages retrieved to look for the answer in")
 
+    # strict: JSON true or "5" is not the integer the schema documents
     model_config = ConfigDict(
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"question": "Who is the bridge between leaders and the workforce?", "k": 5}
             ]
-        }
+        },
     )
 
 
@@ -464,6 +470,7 @@ class ContextRequest(BaseModel):
     )
 
     model_config = ConfigDict(
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -472,7 +479,7 @@ class ContextRequest(BaseModel):
                     "max_tokens": 800,
                 }
             ]
-        }
+        },
     )
 
 
@@ -549,6 +556,39 @@ class ContextResponse(BaseModel):
                     "...\n\nConcepts:\n- bridge role: ...\n\nSources:\n[1] What Is the "
                     "Connection ... (organizational-leadership-and-management)\nThere is also ...",
                     "token_count": 212,
+                }
+            ]
+        }
+    )
+
+
+# --- corpus updates (admin) --------------------------------------------------------------------
+
+
+class UpdateResult(BaseModel):
+    """What an update did: the index version now published and served, and what it cost."""
+
+    action: Literal["created", "replaced", "deleted", "reindexed"]
+    document: str | None = Field(description="the document id (PUT and DELETE)")
+    version: str = Field(description="the index version now published and served")
+    previous_version: str | None = Field(description="the version published before")
+    counts: dict[str, int] = Field(description="documents, passages, mentions, ... of `version`")
+    embedded: int = Field(description="passages embedded by this update: new or changed text")
+    reused: int = Field(description="passages whose vectors were reused from `previous_version`")
+    seconds: float = Field(description="time to rebuild and publish")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "created",
+                    "document": "servant-leadership",
+                    "version": "v20261123T101500Z-3f2a9c",
+                    "previous_version": "v20261122T090000Z-18be04",
+                    "counts": {"documents": 4, "passages": 41, "concepts": 48},
+                    "embedded": 3,
+                    "reused": 38,
+                    "seconds": 2.4,
                 }
             ]
         }

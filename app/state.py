@@ -1,17 +1,19 @@
 """What the service holds while it runs: the loaded index and the objects built from it.
 
-Built once in the lifespan (`load_resources`), reached by handlers through `app.deps`.
+Built in the lifespan (`load_resources`), reached by handlers through `app.deps`, and replaced
+whole by `app.hotswap` when a new index version is published.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from rdflib import Graph
 
 from indexer.embedder import Embedder
-from indexer.errors import LeadgraphError
+from indexer.errors import IndexMismatch, LeadgraphError
 from indexer.linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker
 from indexer.store import Index, load_index
 
@@ -32,18 +34,31 @@ class Resources:
 @dataclass
 class AppState:
     """Mutable holder on `app.state.leadgraph`: `resources` is None until an index is loaded,
-    and `problem` then says why (shown by /ready and in 503 bodies)."""
+    and `problem` then says why (shown by /ready and in 503 bodies).
+
+    `resources` is only ever replaced by one assignment, never changed in place: a request
+    that took it keeps a consistent index to the end, whatever is published meanwhile."""
 
     settings: Settings
     resources: Resources | None = None
     problem: str | None = field(default="index not loaded yet")
+    embedder: Embedder | None = None  # kept for rebuilds, even when no index could be loaded
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)  # one load at a time
+    services_lock: threading.Lock = field(default_factory=threading.Lock)  # see app.deps
 
 
 def load_resources(settings: Settings, embedder: Embedder) -> Resources:
     """Loads the published index under `settings.index`; raises LeadgraphError naming the fix."""
     index = load_index(settings.index, model=embedder.name, verify=settings.verify_checksums)
     graph = Graph()
-    graph.parse(index.graph_path, format="turtle")
+    try:
+        graph.parse(index.graph_path, format="turtle")
+    except Exception as exc:  # rdflib raises many types for a damaged file; all mean "rebuild"
+        # only reachable with verify_checksums off: the checksum catches a damaged graph.ttl
+        raise IndexMismatch(
+            f"{index.graph_path}: does not parse ({exc.__class__.__name__}); rebuild with "
+            f"`leadgraph index corpus --out {settings.index}`"
+        ) from exc
     curated = [c for c in index.concepts.values() if not c.candidate]
     rows = [index.concept_order.index(c.uri) for c in curated]
     linker = ConceptLinker(
@@ -58,6 +73,9 @@ def load_resources(settings: Settings, embedder: Embedder) -> Resources:
 
 
 def try_load(state: AppState, embedder: Embedder) -> None:
+    """Loads the published index into `state`, or records and logs why it cannot (then /ready
+    answers 503 and the log line says what to run)."""
+    state.embedder = embedder
     try:
         state.resources = load_resources(state.settings, embedder)
         state.problem = None
@@ -66,4 +84,13 @@ def try_load(state: AppState, embedder: Embedder) -> None:
     except LeadgraphError as exc:
         state.resources = None
         state.problem = str(exc)
-        log.error("index not loaded: %s", exc)
+        settings = state.settings
+        log.error(
+            "index not loaded, /ready answers 503: %s. To fix it run `leadgraph reindex "
+            "--index %s --corpus %s` (or `leadgraph index`); this service loads the version "
+            "published then%s",
+            exc,
+            settings.index,
+            settings.corpus,
+            f" within {settings.index_watch_s:g} s" if settings.index_watch_s else " at restart",
+        )

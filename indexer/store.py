@@ -57,7 +57,6 @@ from .vectors import Rows, VectorIndex
 
 CURRENT = "current"
 MANIFEST = "manifest.json"
-KEEP_VERSIONS = 2  # the published one and its predecessor
 
 
 class Manifest(BaseModel):
@@ -174,6 +173,7 @@ def write_index(
     The caller holds `build_lock(root)`. Returns the manifest of the published version.
     """
     root.mkdir(parents=True, exist_ok=True)
+    previous = os.readlink(root / CURRENT) if (root / CURRENT).is_symlink() else None
     for stale in root.glob(".build-*"):
         shutil.rmtree(stale, ignore_errors=True)
     version = time.strftime("v%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
@@ -196,7 +196,7 @@ def write_index(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _prune(root, keep=KEEP_VERSIONS)
+    _prune(root, keep={version, previous})
     return manifest
 
 
@@ -274,12 +274,13 @@ def _publish(root: Path, version: str) -> None:
     _fsync_dir(root)
 
 
-def _prune(root: Path, *, keep: int) -> None:
-    current = os.readlink(root / CURRENT)
-    versions = sorted((p for p in root.glob("v*") if p.is_dir()), key=lambda p: p.name)
-    for old in versions[:-keep]:
-        if old.name != current:
-            shutil.rmtree(old, ignore_errors=True)
+def _prune(root: Path, *, keep: set[str | None]) -> None:
+    """Removes every version folder but `keep`: the one just published and its predecessor (for
+    readers that resolved `current` before the swap). Folders a crashed build renamed into place
+    but never published are removed too; they were never served."""
+    for folder in root.glob("v*"):
+        if folder.is_dir() and not folder.is_symlink() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sha256(path: Path) -> str:
@@ -392,6 +393,10 @@ def cached_vectors(root: Path, model: str, *, kind: str = "passages") -> dict[st
         manifest = read_manifest(folder)
         if manifest.model != model:
             return {}
+        # a corrupted file must not pass its vectors on to the next version
+        for name in (f"{kind}.keys.json", f"{kind}.npy"):
+            if manifest.files.get(name) != _sha256(folder / name):
+                return {}
         keys = _read_json(folder / f"{kind}.keys.json")
         vectors = np.load(folder / f"{kind}.npy", allow_pickle=False)
     except (IndexMissing, IndexMismatch, OSError, ValueError):

@@ -14,8 +14,10 @@ from tests.conftest import CORPUS, ROOT
 LEADGRAPH = Path(sys.executable).parent / "leadgraph"
 
 
-def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+def _run(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run(
         [str(LEADGRAPH), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -76,3 +78,9 @@ def test_index_names_a_missing_path(tmp_path: Path) -> None:
     result = _run("index", str(tmp_path / "missing"), "--out", str(tmp_path / "i"), "--quiet")
     assert result.returncode == 2
     assert "missing" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_exits_2_with_one_line_naming_it(tmp_path: Path) -> None:
+    result = _run("serve", "--index", str(tmp_path / "index"), env={"LEADGRAPH_MAX_K": "many"})
+    assert result.returncode == 2
+    assert "max_k" in result.stderr and "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from ..deps import ConceptsDep, ResourcesDep, SettingsDep
 from ..errors import ERROR_RESPONSES
 from ..rdf import RDF_MEDIA_TYPES, choose_media_type, concept_graph, rdf_response
-from ..schemas import ConceptDetail, ConceptGraph, ConceptList
+from ..schemas import MAX_ID_CHARS, ConceptDetail, ConceptGraph, ConceptList
 
 router = APIRouter(prefix="/concepts", tags=["concepts"], responses=ERROR_RESPONSES)
 
@@ -18,7 +18,8 @@ JSON = "application/json"
 ConceptId = Annotated[
     str,
     Path(
-        description="short concept id (or candidate id)",
+        description=f"short concept id (or candidate id), at most {MAX_ID_CHARS} characters",
+        max_length=MAX_ID_CHARS,
         openapi_examples={"bridge role": {"value": "BridgeRole"}},
     ),
 ]
@@ -52,6 +53,7 @@ def list_concepts(
         offset=offset,
         include_candidates=include_candidates,
         max_k=settings.max_k,
+        max_chars=settings.max_text_chars,
     )
 
 

@@ -12,6 +12,7 @@ from indexer.store import Index
 from ..deps import ResourcesDep
 from ..errors import ERROR_RESPONSES, NotFound
 from ..schemas import (
+    MAX_ID_CHARS,
     DocumentDetail,
     DocumentList,
     DocumentSummary,
@@ -42,7 +43,11 @@ def list_documents(resources: ResourcesDep) -> DocumentList:
 def get_document(
     resources: ResourcesDep,
     document_id: Annotated[
-        str, Path(openapi_examples={"synergy": {"value": "synergy-of-success"}})
+        str,
+        Path(
+            max_length=MAX_ID_CHARS,
+            openapi_examples={"synergy": {"value": "synergy-of-success"}},
+        ),
     ],
 ) -> DocumentDetail:
     index = resources.index

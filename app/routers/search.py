@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from ..deps import SearchDep
 from ..errors import ERROR_RESPONSES
-from ..schemas import SearchMode, SearchResponse
+from ..schemas import MAX_ID_CHARS, SearchMode, SearchResponse
 
 router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 
@@ -38,6 +38,7 @@ def search(
         str | None,
         Query(
             description="only passages mentioning this concept (short id)",
+            max_length=MAX_ID_CHARS,
             openapi_examples={"bridge role": {"value": "BridgeRole"}},
         ),
     ] = None,
@@ -45,6 +46,7 @@ def search(
         str | None,
         Query(
             description="only passages of this document",
+            max_length=MAX_ID_CHARS,
             openapi_examples={"synergy": {"value": "synergy-of-success"}},
         ),
     ] = None,

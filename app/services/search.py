@@ -29,6 +29,7 @@ from indexer.vectors import Rows, top_k
 
 from ..config import Settings
 from ..errors import NotFound, Unprocessable
+from ..limits import is_blank
 from ..schemas import QueryConcept, SearchHit, SearchMode, SearchResponse
 from .concepts import ConceptService, passage_concepts
 
@@ -69,16 +70,22 @@ class SearchService:
     def check_text(self, text: str, field: str) -> str:
         """`text` stripped; Unprocessable naming `field` if blank or too long."""
         stripped = text.strip()
-        if not stripped:
-            raise Unprocessable(f"{field}: must not be empty")
+        if is_blank(stripped):
+            raise Unprocessable(
+                f"{field}: must not be empty (control and invisible characters do not count)"
+            )
         limit = self.settings.max_text_chars
-        if len(stripped) > limit:
-            raise Unprocessable(f"{field}: at most {limit} characters, got {len(stripped)}")
+        if len(text) > limit:  # as sent, as the OpenAPI maxLength counts
+            raise Unprocessable(
+                f"{field}: at most {limit} characters (max_text_chars), got {len(text)}"
+            )
         return stripped
 
     def check_k(self, k: int, field: str = "k") -> int:
         if not 1 <= k <= self.settings.max_k:
-            raise Unprocessable(f"{field}: must be between 1 and {self.settings.max_k}, got {k}")
+            raise Unprocessable(
+                f"{field}: must be between 1 and {self.settings.max_k} (max_k), got {k}"
+            )
         return k
 
     def allowed_rows(self, concept: str | None, document: str | None) -> Rows | None:

@@ -68,6 +68,12 @@ _PROLOGUE = re.compile(r"(?:\s+|#[^\n]*|PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]
 _UPDATE_KEYWORD = re.compile(
     r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
 )
+# rdflib parses SPARQL with pyparsing, which is not thread-safe: a parse action learns its arity
+# on its first call, and two threads parsing at once can break each other ("postParse2() missing
+# 1 required positional argument", a 500). Parsing takes milliseconds; evaluation, in a forked
+# worker, is not serialised.
+_PARSER = threading.Lock()
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
@@ -181,20 +187,24 @@ class SparqlService:
             )
         if not text.strip():
             raise BadRequest("query: empty; send a SPARQL query", code="bad_query")
-        try:
-            parsed = parseQuery(text)
-        except ParseException as exc:
-            if _is_update(text):
-                raise BadRequest(UPDATE_REFUSED, code="bad_query") from None
-            problem = str(exc).split("  (at char")[0]
-            raise BadRequest(
-                f"SPARQL syntax error at line {exc.lineno}, column {exc.column}: {problem}",
-                code="bad_query",
-            ) from None
-        try:
-            query = translateQuery(parsed, initNs=self._namespaces)
-        except Exception as exc:  # rdflib raises bare Exception, e.g. for an unknown prefix
-            raise BadRequest(f"invalid query: {exc}", code="bad_query") from None
+        _check_escapes(text)
+        with _PARSER:  # see _PARSER
+            try:
+                parsed = parseQuery(text)
+            except ParseException as exc:
+                if _is_update(text):
+                    raise BadRequest(UPDATE_REFUSED, code="bad_query") from None
+                problem = str(exc).split("  (at char")[0]
+                raise BadRequest(
+                    f"SPARQL syntax error at line {exc.lineno}, column {exc.column}: {problem}",
+                    code="bad_query",
+                ) from None
+            except (ValueError, OverflowError) as exc:  # rdflib checks some terms with bare errors
+                raise BadRequest(f"invalid query: {exc}", code="bad_query") from None
+            try:
+                query = translateQuery(parsed, initNs=self._namespaces)
+            except Exception as exc:  # rdflib raises bare Exception, e.g. for an unknown prefix
+                raise BadRequest(f"invalid query: {exc}", code="bad_query") from None
         for node in _nodes(query.algebra):
             if node.name == "ServiceGraphPattern":
                 raise BadRequest(
@@ -213,6 +223,20 @@ class SparqlService:
                     code="bad_query",
                 )
         return query
+
+
+def _check_escapes(text: str) -> None:
+    """BadRequest for a \\u or \\U escape naming no character: a UTF-16 surrogate (it would reach
+    the results as a lone surrogate, which no UTF-8 serialiser writes) or a number past U+10FFFF
+    (which rdflib's parser does not catch)."""
+    for escape in _ESCAPE.finditer(text):
+        code = int(escape.group(1) or escape.group(2), 16)
+        if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+            raise BadRequest(
+                f"query: {escape.group()} at character {escape.start() + 1} is not a character "
+                "(a surrogate, or past U+10FFFF); write U+1F600 as \\U0001F600",
+                code="bad_query",
+            )
 
 
 def _is_update(text: str) -> bool:
@@ -308,6 +332,11 @@ def _tsv_term(term: Node | None) -> str:
 def _warm_up() -> None:
     """Imports, in the service process, the parsers and serialisers a query may use, so each
     forked child starts with them loaded instead of importing them again."""
+    with _PARSER:
+        _exercise()
+
+
+def _exercise() -> None:
     graph = Graph()
     graph.add((URIRef("urn:a"), URIRef("urn:b"), Literal("c")))
     for text in ("SELECT * WHERE { ?s ?p ?o }", "ASK { ?s ?p ?o }"):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from rdflib import Graph, URIRef
 
 from app.config import Settings
 from app.main import create_app
+from tests.conftest import ROOT
 from tests.fakes import HashingEmbedder
 
 BRIDGE_URI = "https://leadgraph.dev/concept/BridgeRole"
@@ -258,6 +263,77 @@ def test_dataset_parameters_are_refused(client: TestClient, name: str) -> None:
     )
 
 
+CANARY = "http://127.0.0.1:9"  # the discard port: nothing answers there
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every name lookup or connection attempted from now on, here or in a forked query worker
+    (which inherits the patches), is appended to the returned file and fails."""
+    log = tmp_path / "network.log"
+
+    def refuse(what: str) -> Any:
+        def attempt(*args: Any, **kwargs: Any) -> Any:
+            with log.open("a") as out:
+                out.write(f"{os.getpid()} {what} {args[1:] if what == 'connect' else args}\n")
+            raise OSError(f"{what}: no network in this test")
+
+        return attempt
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    # the guard itself works: a plain connect, and a URL fetch as rdflib would make one
+    with socket.socket() as sock, pytest.raises(OSError):
+        sock.connect(("127.0.0.1", 9))
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{CANARY}/context.jsonld", timeout=1)
+    assert {line.split()[1] for line in log.read_text().splitlines()} == {"connect", "getaddrinfo"}
+    log.unlink()
+    return log
+
+
+FETCH_BAIT = [  # (query, Accept)
+    (f"SELECT * FROM <{CANARY}/g.ttl> WHERE {{ ?s ?p ?o }}", None),
+    (f"SELECT * FROM NAMED <{CANARY}/g.ttl> WHERE {{ ?s ?p ?o }}", None),
+    (f"ASK {{ SERVICE <{CANARY}/sparql> {{ ?s ?p ?o }} }}", None),
+    (f"LOAD <{CANARY}/data.jsonld>", None),
+    (f"LOAD <{CANARY}/data.ttl> INTO GRAPH <urn:g>", None),
+    ("LOAD <https://schema.org/version/latest/schemaorg-current-https.jsonld>", None),
+    (f"BASE <{CANARY}/> SELECT * WHERE {{ ?s ?p <x> }}", None),
+    (f'SELECT ?x WHERE {{ BIND(IRI("{CANARY}/x") AS ?x) }}', None),
+    # JSON-LD written with schema.org terms: rdflib must not fetch a context to compact them
+    (
+        f'CONSTRUCT {{ <{CANARY}/x> <https://schema.org/name> "x" ; '
+        "a <https://schema.org/Article> } WHERE {}",
+        "application/ld+json",
+    ),
+    (f"DESCRIBE <{CANARY}/x>", "application/ld+json"),
+    (f"DESCRIBE <{CANARY}/x>", "application/rdf+xml"),
+    (CONSTRUCT, "application/ld+json"),
+]
+
+
+def test_no_query_fetches_anything(client: TestClient, no_network: Path) -> None:
+    for query, accept in FETCH_BAIT:
+        for response in (
+            _get(client, query, accept),
+            client.post("/sparql", data={"query": query}, headers={"Accept": accept or "*/*"}),
+        ):
+            assert response.status_code in (200, 400), (query, response.text)
+    assert not no_network.exists(), no_network.read_text()
+
+
+def test_no_rdf_answer_fetches_a_context(client: TestClient, no_network: Path) -> None:
+    for path in ("/graph", "/concepts/BridgeRole"):
+        for media_type in ("application/ld+json", "application/rdf+xml", "text/turtle"):
+            response = client.get(path, headers={"Accept": media_type})
+            assert response.status_code == 200, response.text
+    params = {"query": ASK_TRUE, "default-graph-uri": f"{CANARY}/g"}
+    assert client.get("/sparql", params=params).status_code == 400
+    assert not no_network.exists(), no_network.read_text()
+
+
 def test_syntax_error_names_line_and_column(client: TestClient) -> None:
     detail = _bad(_get(client, "SELECT ?x WHERE {\n  ?x ?y \n}"))
     assert detail.startswith("SPARQL syntax error at line 2, column 3:")
@@ -325,6 +401,56 @@ def test_a_runaway_query_is_stopped_with_503(uncapped_client: TestClient, query:
     while _children() - before and time.monotonic() < deadline:
         time.sleep(0.05)  # the killed worker is reaped in the background
     assert not _children() - before, "the worker process was left running"
+
+
+# Run in a fresh interpreter: pyparsing (rdflib's SPARQL parser) learns how to call each parse
+# action on its first use, process-wide, and two threads doing that at once break each other
+# (TypeError: "postParse2() missing 1 required positional argument", a 500). In this process
+# earlier tests have long since taught it everything.
+FIRST_PARSES = """
+import sys, threading
+from rdflib import Graph
+from app.config import Settings
+from app.services.sparql import SparqlService
+
+service = SparqlService(Graph(), Settings())
+skos = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+queries = [  # rules the service's warm-up does not use
+    "SELECT ?c (COUNT(?l) AS ?n) WHERE { ?c skos:prefLabel ?l FILTER(STRSTARTS(STR(?l), 'b')) "
+    "OPTIONAL { ?c skos:broader ?b } } GROUP BY ?c HAVING (COUNT(?l) > 0) ORDER BY DESC(?n)",
+    "SELECT ?x WHERE { BIND(CONCAT('a', STR(1 + 2 * 3)) AS ?x) VALUES ?y { 1 2 } }",
+    "ASK { ?s ?p ?o FILTER NOT EXISTS { ?s a skos:Concept } FILTER(REGEX(STR(?s), 'x', 'i')) }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { ?o ?p ?s } FILTER(isIRI(?s)) } LIMIT 2",
+    "SELECT * WHERE { ?s skos:prefLabel|skos:altLabel ?l . ?s skos:broader+ ?b }",
+    "SELECT (GROUP_CONCAT(?l; separator=',') AS ?g) WHERE { ?c skos:prefLabel ?l } GROUP BY ?c",
+    "DESCRIBE ?c WHERE { ?c skos:prefLabel 'bridge role'@en }",
+    "SELECT ?z WHERE { BIND(IF(YEAR(NOW()) > 2000, 'y', 'n') AS ?z) BIND(COALESCE(?q, 1) AS ?w) }",
+]
+start = threading.Barrier(len(queries))
+errors = []
+
+def check(query):
+    start.wait()
+    try:
+        service.check(skos + query)
+    except Exception as exc:
+        errors.append(repr(exc))
+
+threads = [threading.Thread(target=check, args=(q,)) for q in queries]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(*errors, file=sys.stderr)
+sys.exit(1 if errors else 0)
+"""
+
+
+def test_first_queries_arriving_together_all_parse() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PARSES], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_health_answers_while_a_query_runs(uncapped_client: TestClient) -> None:

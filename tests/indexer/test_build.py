@@ -114,6 +114,20 @@ def test_old_versions_are_pruned_to_two(tmp_path: Path) -> None:
     assert len([p for p in root.iterdir() if p.name.startswith("v")]) == 2
 
 
+def test_pruning_keeps_the_predecessor_not_a_crashed_builds_folder(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    predecessor = os.readlink(root / "current")
+    # a build killed after renaming its folder into place, before publishing it; its name sorts
+    # after every real version
+    shutil.copytree(root / predecessor, root / "v99991231T235959Z-orphan")
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    published = os.readlink(root / "current")
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith("v")) == sorted(
+        [predecessor, published]
+    )
+
+
 def test_loading_refuses_a_missing_index_with_the_command_to_run(tmp_path: Path) -> None:
     with pytest.raises(IndexMissing, match="leadgraph index"):
         load_index(tmp_path / "nowhere")
@@ -168,3 +182,15 @@ def test_large_collections_link_on_passage_vectors_only(
         "graph",
         "write",
     ]
+
+
+def test_rebuild_takes_no_vectors_from_a_corrupted_file(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index([CORPUS], root, embedder=HashingEmbedder())
+    vectors = first.path / "passages.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-4:] = b"\x00\x00\x80\x7f"  # a float turned into +inf: same size, wrong value
+    vectors.write_bytes(bytes(data))
+    second = build_index([CORPUS], root, embedder=HashingEmbedder())
+    assert second.embedded == first.manifest.counts["passages"] and second.reused == 0
+    assert np.isfinite(load_index(root).passage_vectors.vectors).all()
