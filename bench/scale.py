@@ -14,11 +14,12 @@ Per size, in a fresh child process (so memory figures do not mix):
   beside the exact bytes of the structures (raw vectors, FAISS index, BM25 matrix), and the
   child's peak RSS.
 - search: `VectorIndex.search(q, 10)` one query at a time, p50/p95, and recall@10 against exact
-  search (`faiss.knn`); the same for exact flat search, for comparison; `LexicalIndex.search`
-  p50/p95 on 2-5 word queries.
+  search (`faiss.knn`), for the index chosen by size and for the other type too (flat or HNSW,
+  built after the memory was read), for comparison; `LexicalIndex.search` p50/p95 on 2-5 word
+  queries.
 
     .venv/bin/python -m bench.scale [--sizes 10000,100000,1000000] [--vectors clustered]
-        [--json docs/img/scale.json] [--plots docs/img]
+        [--json docs/img/scale.json] [--plots docs/img] [--merge earlier.json]
 """
 
 from __future__ import annotations

@@ -184,7 +184,9 @@ def _load(engine: str, graph: Path) -> Callable[[str], int]:
         store.bulk_load(path=str(graph), format=pyoxigraph.RdfFormat.TURTLE)
 
         def run_native(text: str) -> int:
-            return sum(1 for _ in store.query(text))
+            solutions = store.query(text)
+            assert isinstance(solutions, pyoxigraph.QuerySolutions)  # all six are SELECTs
+            return len(list(solutions))
 
         return run_native
     from rdflib import Graph

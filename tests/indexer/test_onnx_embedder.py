@@ -144,7 +144,8 @@ def test_refuses_an_export_whose_vectors_differ_from_torch(
     def skewed(self: OnnxEmbedder, texts: list[str]) -> np.ndarray:
         vectors = real_run(self, texts)
         vectors[:, 0] += 0.05  # about 1e-3 off in cosine: beyond the tolerance
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        skewed_vectors: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return skewed_vectors
 
     monkeypatch.setattr(onnx_embedder.OnnxEmbedder, "encode_onnx", skewed)
     with caplog.at_level(logging.WARNING, logger="leadgraph.onnx"):
