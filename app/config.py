@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     sparql_max_chars: int = Field(20_000, ge=1, description="longest SPARQL query accepted")
     sparql_timeout_s: float = Field(10.0, gt=0, description="SPARQL run time before 503")
     sparql_max_rows: int = Field(10_000, ge=1, description="rows returned at most by SPARQL")
+    sparql_engine: Literal["oxigraph", "rdflib"] = Field(
+        "oxigraph",
+        description="what evaluates SPARQL queries: Oxigraph (native, an in-memory copy of the "
+        "graph) or rdflib (pure Python, over the graph the other endpoints use)",
+    )
     verify_checksums: bool = Field(True, description="check index file checksums at start")
     onnx: bool = Field(
         True, description="encode queries with an ONNX export of the model (0: torch only)"

@@ -59,7 +59,7 @@ class Services:
             concepts,
             search,
             QAService(resources.index, search),
-            SparqlService(resources.graph, resources.settings),
+            SparqlService(resources.graph, resources.settings, resources.sparql_store),
             GraphExport(resources.graph, resources.index.graph_path),
         )
 

@@ -286,12 +286,9 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
         _check_range("limit", limit, 1, SPARQL_MAX_LIMIT)
         with _as_tool_errors(bad_query="query", query_timeout="query"):
             service = get_services().sparql
-            form = service.check(query).algebra.name
-            if form not in ("SelectQuery", "AskQuery"):
-                raise ToolError(
-                    "query: only SELECT and ASK are allowed here, got "
-                    f"{form.removesuffix('Query').upper()}"
-                )
+            form = service.check(query)
+            if form not in ("SELECT", "ASK"):
+                raise ToolError(f"query: only SELECT and ASK are allowed here, got {form}")
             answer = service.run(query, "application/sparql-results+json")
         return _sparql_rows(json.loads(answer.body), limit, answer.truncated)
 

@@ -10,11 +10,13 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
 from rdflib import Graph
 
 from indexer.embedder import Embedder
 from indexer.errors import IndexMismatch, LeadgraphError
 from indexer.linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker
+from indexer.rdfio import load_store
 from indexer.store import Index, load_index
 
 from .config import Settings
@@ -29,6 +31,7 @@ class Resources:
     embedder: Embedder
     graph: Graph
     linker: ConceptLinker
+    sparql_store: ox.Store | None = None  # the same graph in Oxigraph, for sparql_engine oxigraph
 
 
 @dataclass
@@ -59,6 +62,15 @@ def load_resources(settings: Settings, embedder: Embedder) -> Resources:
             f"{index.graph_path}: does not parse ({exc.__class__.__name__}); rebuild with "
             f"`leadgraph index corpus --out {settings.index}`"
         ) from exc
+    store = None
+    if settings.sparql_engine == "oxigraph":
+        try:
+            store = load_store(index.graph_path)
+        except SyntaxError as exc:  # as above: only without checksums
+            raise IndexMismatch(
+                f"{index.graph_path}: does not parse ({exc}); rebuild with "
+                f"`leadgraph index corpus --out {settings.index}`"
+            ) from exc
     curated = [c for c in index.concepts.values() if not c.candidate]
     rows = [index.concept_order.index(c.uri) for c in curated]
     linker = ConceptLinker(
@@ -69,7 +81,7 @@ def load_resources(settings: Settings, embedder: Embedder) -> Resources:
         ),
         concept_vectors=index.concept_vectors.vectors[rows],
     )
-    return Resources(settings, index, embedder, graph, linker)
+    return Resources(settings, index, embedder, graph, linker, store)
 
 
 def try_load(state: AppState, embedder: Embedder) -> None:

@@ -1,15 +1,22 @@
-"""Turtle out of an rdflib graph through Oxigraph's serialiser (Rust).
+"""Between rdflib and Oxigraph (Rust): Turtle written by Oxigraph's serialiser, graph.ttl read
+into an Oxigraph store, and Oxigraph's terms back as rdflib's.
 
 rdflib's own Turtle serialiser takes about as long as building the graph of a large corpus;
 Oxigraph writes the same triples about four times faster. The graph stays an rdflib `Graph`;
-only the bytes on disk go through Oxigraph, and any Turtle parser reads them.
+only the bytes on disk go through Oxigraph, and any Turtle parser reads them. The service
+answers SPARQL from an Oxigraph store of the same file (`app/services/sparql.py`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
 from rdflib.term import Node
+
+_XSD_STRING = str(XSD.string)
 
 
 def turtle_bytes(graph: Graph) -> bytes:
@@ -48,3 +55,28 @@ def _ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"not an RDF term: {term!r}")
+
+
+def load_store(path: Path) -> ox.Store:
+    """The Turtle file `path` in a new in-memory Oxigraph store, in its default graph.
+
+    Raises SyntaxError (with line and column) when the file does not parse."""
+    store = ox.Store()
+    store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+    return store
+
+
+def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
+    """The rdflib term of an Oxigraph term; an xsd:string literal comes back plain, as rdflib
+    reads it from Turtle. ValueError for a triple term (RDF 1.2), which rdflib has no term for."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise ValueError(f"triple terms cannot be returned: {term}")

@@ -64,6 +64,29 @@ def test_compare_txtai_runs_both_systems_on_a_sample(
         assert "query p50 leadgraph / txtai" in printed
 
 
+@pytest.mark.model
+def test_compare_txtai_times_queries_only_over_built_indexes(
+    beir: Path,
+    tmp_path: Path,
+    real_embedder,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    txtai = importlib.util.find_spec("txtai") is not None
+    build_index([beir / "corpus.jsonl"], tmp_path / "index", embedder=real_embedder)
+    args = ["--corpus", str(beir / "corpus.jsonl"), "--queries", str(beir / "queries.jsonl")]
+    args += ["--index", str(tmp_path / "index"), "--txtai-index", str(tmp_path / "txtai")]
+    for _ in range(2):  # txtai's index is built and saved, then loaded
+        results = compare_txtai.main(args)
+        assert "leadgraph_build_s" not in results and "bare_encode_s" not in results
+        assert 0 < results["leadgraph_p50_ms"] <= results["leadgraph_p95_ms"]
+        assert results["queries"] == len(QUERIES)
+        if txtai:
+            assert "txtai_build_s" not in results
+            assert 0 < results["txtai_p50_ms"] and results["query_p50_ratio"] > 0
+    assert (tmp_path / "txtai").exists() is txtai
+    assert "build / bare encode" not in capsys.readouterr().out
+
+
 def test_scale_measures_each_size_and_draws_the_plots(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     results = scale.main(

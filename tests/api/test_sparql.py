@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
+from rdflib.compare import isomorphic
 
 from app.config import Settings
 from app.main import create_app
@@ -503,3 +504,142 @@ def test_an_over_long_query_names_the_limit(tight_client: TestClient) -> None:
         "/sparql", content="#" * 100_000, headers={"Content-Type": "application/sparql-query"}
     )
     assert "sparql_max_chars" in _bad(huge)
+
+
+# --- the two engines ---------------------------------------------------------------------------
+
+SAME_ANSWERS = [
+    BY_LABEL,
+    ALL_LABELS,
+    ASK_TRUE,
+    "ASK { c:BridgeRole skos:broader c:BridgeRole }",
+    CONSTRUCT,
+    "DESCRIBE c:BridgeRole",
+    # aggregates, decimals, OPTIONAL with unbound variables, paths, string functions
+    "SELECT ?c (COUNT(?m) AS ?n) (MAX(?s) AS ?best) WHERE { ?m a lg:Mention ; lg:concept ?c ; "
+    "lg:score ?s } GROUP BY ?c ORDER BY DESC(?n) ?c",
+    "SELECT ?c ?b WHERE { ?c skos:inScheme c:scheme OPTIONAL { ?c skos:broader ?b } } "
+    "ORDER BY ?c ?b",
+    "SELECT DISTINCT ?top WHERE { c:BridgeRole skos:broader+ ?top } ORDER BY ?top",
+    "SELECT ?c (LCASE(?l) AS ?lower) (STRLEN(?l) AS ?n) WHERE { ?c skos:altLabel ?l "
+    "FILTER(REGEX(?l, '^go', 'i')) } ORDER BY ?c ?lower",
+    "SELECT ?d ?title ?date WHERE { ?d a schema:CreativeWork ; dcterms:title ?title "
+    "OPTIONAL { ?d dcterms:date ?date } } ORDER BY ?d",
+]
+
+
+@pytest.fixture
+def rdflib_client(api_index: Path) -> Iterator[TestClient]:
+    settings = Settings(index=api_index, sparql_engine="rdflib")
+    with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
+        yield client
+
+
+def test_oxigraph_is_the_default_engine(client: TestClient) -> None:
+    from app.deps import app_services
+
+    assert app_services(client.app).sparql.store is not None  # type: ignore[arg-type]
+    assert Settings().sparql_engine == "oxigraph"
+
+
+@pytest.mark.parametrize("query", SAME_ANSWERS)
+def test_both_engines_give_the_same_answers(
+    client: TestClient, rdflib_client: TestClient, query: str
+) -> None:
+    oxigraph, rdflib = _get(client, query), _get(rdflib_client, query)
+    assert oxigraph.status_code == rdflib.status_code == 200, (oxigraph.text, rdflib.text)
+    assert oxigraph.headers["content-type"] == rdflib.headers["content-type"]
+    if oxigraph.headers["content-type"].startswith("text/turtle"):
+        ours = Graph().parse(data=oxigraph.text, format="turtle")
+        assert len(ours) > 0
+        assert isomorphic(ours, Graph().parse(data=rdflib.text, format="turtle"))
+        return
+    ours_json, theirs_json = oxigraph.json(), rdflib.json()
+    if "boolean" in ours_json:
+        assert ours_json == theirs_json
+        return
+    assert ours_json["head"] == theirs_json["head"]
+    assert ours_json["results"]["bindings"], "the query should match something"
+    assert _rows(ours_json) == _rows(theirs_json)
+
+
+def _rows(body: dict[str, Any]) -> list[dict[str, tuple[str, ...]]]:
+    """The bindings with numbers compared by value (engines may write 0.80 or 0.8)."""
+    rows = []
+    for binding in body["results"]["bindings"]:
+        row = {}
+        for name, term in binding.items():
+            value = term["value"]
+            if term.get("datatype", "").endswith(("#decimal", "#double", "#integer")):
+                value = str(float(value))
+            row[name] = (term["type"].replace("typed-literal", "literal"), value)
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_query_past_its_memory_budget_is_stopped_with_503(
+    api_index: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services import sparql
+
+    monkeypatch.setattr(sparql, "MEMORY_BUDGET", 64 << 20)  # read by each worker as it starts
+    settings = Settings(
+        index=api_index, sparql_engine=engine, sparql_timeout_s=60, sparql_max_rows=10**9
+    )
+    with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
+        response = _get(client, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?f ?c")
+    assert response.status_code == 503, response.text[:200]
+    assert response.json() == {
+        "error": "query_too_costly",
+        "detail": "query needed more than 64 MiB of memory and was stopped; narrow it, or add "
+        "LIMIT",
+    }
+
+
+def test_refusal_words_in_names_literals_iris_and_comments_refuse_nothing(
+    client: TestClient,
+) -> None:
+    query = (
+        "PREFIX from: <https://leadgraph.dev/concept/>\n"
+        "SELECT ?graph ?service WHERE {\n"
+        "  ?graph skos:prefLabel ?service . # GRAPH { SERVICE <x> } FROM <y>\n"
+        '  FILTER(?service != "from a graph" && ?service != """SERVICE\nGRAPH""")\n'
+        "  FILTER(?graph != <https://example.org/service/graph/from>)\n"
+        "  FILTER(?graph != from:Service)\n"
+        "} LIMIT 1"
+    )
+    response = _get(client, query)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["results"]["bindings"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal"),
+    [
+        ("select * where { service <http://example.org/> { ?s ?p ?o } }", "SERVICE is refused"),
+        ("SELECT * WHERE { SeRvIcE <http://example.org/> { ?s ?p ?o } }", "SERVICE is refused"),
+        ("SELECT*FROM<http://example.org/g>WHERE{?s ?p ?o}", "FROM and FROM NAMED"),
+        ("SELECT * WHERE {?s ?p ?o.graph ?g {?a ?b ?c}}", "GRAPH"),
+        ("#comment\nprefix x: <urn:x>\ndelete where { ?s ?p ?o }", "read-only"),
+    ],
+)
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_both_engines_refuse_alike(
+    client: TestClient, rdflib_client: TestClient, engine: str, query: str, refusal: str
+) -> None:
+    assert refusal in _bad(_get(client if engine == "oxigraph" else rdflib_client, query))
+
+
+def test_a_text_that_is_no_query_form_names_where(client: TestClient) -> None:
+    detail = _bad(_get(client, "PREFIX x: <urn:x>\n  FETCH ?s"))
+    assert detail.startswith("SPARQL syntax error at line 2, column 3:")
+    assert "SELECT, ASK, CONSTRUCT or DESCRIBE" in detail
+
+
+def test_a_syntax_error_only_oxigraph_finds_keeps_its_line_and_column(client: TestClient) -> None:
+    from app.deps import app_services
+
+    service = app_services(client.app)  # type: ignore[arg-type]
+    error = service.sparql._syntax_error(BY_LABEL, "error at 3:7: expected OPTIONAL\nor more")
+    assert error.detail == "SPARQL syntax error at line 3, column 7: expected OPTIONAL"

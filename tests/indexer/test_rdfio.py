@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
 from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
-from indexer.rdfio import turtle_bytes
+from indexer.rdfio import from_ox, load_store, turtle_bytes
 
 C = "https://leadgraph.dev/concept/"
 DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
@@ -34,3 +38,30 @@ def test_turtle_declares_only_the_prefixes_it_uses() -> None:
     assert "@prefix skos:" in text and "@prefix c:" in text
     assert "brick" not in text and "@prefix owl:" not in text  # rdflib's defaults, unused
     assert "c:Trust" in text
+
+
+def test_the_oxigraph_store_holds_the_same_triples_in_rdflib_terms(tmp_path: Path) -> None:
+    graph = _graph()
+    path = tmp_path / "graph.ttl"
+    path.write_bytes(turtle_bytes(graph))
+    store = load_store(path)
+    back = Graph()
+    for quad in store:
+        back.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+    assert isomorphic(graph, back)
+    # a plain literal stays plain (rdflib tells it from xsd:string), a typed one keeps its type
+    assert Literal('quote " and\nnewline, émoji 🙂') in set(back.objects())
+    assert Literal("0.75", datatype=DECIMAL) in set(back.objects())
+
+
+def test_a_triple_term_has_no_rdflib_term() -> None:
+    node = ox.NamedNode(C + "Trust")
+    with pytest.raises(ValueError, match="triple terms"):
+        from_ox(ox.Triple(node, node, node))  # type: ignore[arg-type]
+
+
+def test_a_broken_turtle_file_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "graph.ttl"
+    path.write_text("<urn:a> <urn:b> <urn:c> .\n<urn:a> <urn:b> .\n", encoding="utf-8")
+    with pytest.raises(SyntaxError, match="line 2"):
+        load_store(path)
