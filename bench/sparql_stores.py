@@ -5,8 +5,10 @@
   (Turtle read by Oxigraph's parser, `ox-turtle`; queries given as text run in Oxigraph);
 - `pyoxigraph`: Oxigraph's own Python API, no rdflib terms at all;
 - `service`: what /sparql does by default, end to end but for HTTP: `SparqlService.run` with
-  the Oxigraph engine (rdflib's parser checks the query, a forked worker evaluates it natively
-  and writes SPARQL JSON, which is parsed back here to count the rows).
+  the Oxigraph engine (the query's tokens checked, a kept worker evaluates it natively and
+  writes SPARQL JSON, which is parsed back here to count the rows);
+- `service-rdflib`: the same with `LEADGRAPH_SPARQL_ENGINE=rdflib` (rdflib parses the query, a
+  worker forked for it evaluates the algebra on rdflib's store).
 
 Each engine runs in a fresh child process (load time and memory stay its own), loads graph.ttl,
 then runs every query until `--repeat` runs or `--budget` seconds have passed (at least 3 runs),
@@ -31,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("rdflib", "oxrdflib", "pyoxigraph", "service")
+ENGINES = ("rdflib", "oxrdflib", "pyoxigraph", "service", "service-rdflib")
 PREFIXES = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX lg: <https://leadgraph.dev/ontology#>
@@ -192,8 +194,8 @@ def _load(engine: str, graph: Path) -> Callable[[str], int]:
             return len(list(solutions))
 
         return run_native
-    if engine == "service":
-        return _service(graph)
+    if engine in ("service", "service-rdflib"):
+        return _service(graph, native=engine == "service")
     from rdflib import Graph
 
     if engine == "rdflib":
@@ -211,7 +213,7 @@ def _load(engine: str, graph: Path) -> Callable[[str], int]:
     return run_rdflib
 
 
-def _service(graph: Path) -> Callable[[str], int]:
+def _service(graph: Path, *, native: bool) -> Callable[[str], int]:
     from rdflib import Graph
 
     from app.config import Settings
@@ -219,9 +221,12 @@ def _service(graph: Path) -> Callable[[str], int]:
     from indexer.rdfio import load_store
 
     settings = Settings(sparql_max_rows=10**9, sparql_timeout_s=600)
-    # the service's rdflib graph serves the other endpoints; SPARQL needs only its prefixes
-    prefixes = Graph().parse(data=_prologue(graph), format="turtle")
-    service = SparqlService(prefixes, settings, load_store(graph))
+    if native:
+        # the service's rdflib graph serves the other endpoints; Oxigraph needs its prefixes
+        prefixes = Graph().parse(data=_prologue(graph), format="turtle")
+        service = SparqlService(prefixes, settings, load_store(graph))
+    else:
+        service = SparqlService(Graph().parse(graph, format="turtle"), settings)
 
     def run_service(text: str) -> int:
         body = service.run(text, "application/sparql-results+json").body
@@ -249,18 +254,18 @@ def _rss() -> int:
 def _print(results: dict[str, Any]) -> None:
     engines = results["engines"]
     names = list(engines)
-    print(f"{'':<31}" + "".join(f"{name:>14}" for name in names))
-    print(f"{'load (s)':<31}" + "".join(f"{engines[n]['load_s']:>14.2f}" for n in names))
+    print(f"{'':<40}" + "".join(f"{name:>16}" for name in names))
+    print(f"{'load (s)':<40}" + "".join(f"{engines[n]['load_s']:>16.2f}" for n in names))
     print(
-        f"{'RSS growth (MiB)':<31}"
-        + "".join(f"{engines[n]['rss_delta_mib']:>14.0f}" for n in names)
+        f"{'RSS growth (MiB)':<40}"
+        + "".join(f"{engines[n]['rss_delta_mib']:>16.0f}" for n in names)
     )
     for query in QUERIES:
         cells = [engines[n]["queries"][query] for n in names]
         flag = "" if len({c["rows"] for c in cells}) == 1 else "  ROW COUNTS DIFFER"
         print(
-            f"{query + ' p50 (ms)':<36}"
-            + "".join(f"{c['p50_ms']:>12.2f}" for c in cells)
+            f"{query + ' p50 (ms)':<40}"
+            + "".join(f"{c['p50_ms']:>16.2f}" for c in cells)
             + f"   rows {cells[0]['rows']}{flag}"
         )
     if "pyoxigraph" in engines:

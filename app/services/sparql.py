@@ -20,7 +20,10 @@ them; a thread cannot be stopped at all. A child also bounds the memory a query 
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
+import fcntl
+import functools
 import gc
 import itertools
 import os
@@ -29,8 +32,10 @@ import re
 import resource
 import select
 import signal
+import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +173,15 @@ class SparqlService:
         self._namespaces = {prefix: str(ns) for prefix, ns in graph.namespaces()}
         # one worker per CPU at a time; more would only slow each of them down
         self._slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+        self._pool = None
+        if store is not None:  # the workers' closure holds no reference to the service
+            serve = functools.partial(
+                _evaluate_oxigraph,
+                store,
+                max_rows=settings.sparql_max_rows,
+                namespaces=self._namespaces,
+            )
+            self._pool = _WorkerPool(serve)
         _warm_up()
 
     def run(self, text: str, accept: str | None) -> SparqlResult:
@@ -183,7 +197,10 @@ class SparqlService:
                 "(sparql_timeout_s); the server is busy, retry later"
             )
         try:
-            body, truncated = _run_forked(self._job(plan), deadline)
+            if self._pool is not None:
+                body, truncated = self._pool.run(plan, deadline)
+            else:
+                body, truncated = _run_forked(self._job(plan), deadline)
         except _OxigraphSyntaxError as exc:
             raise self._syntax_error(text, str(exc)) from None
         except TimeoutError:
@@ -203,11 +220,8 @@ class SparqlService:
         return SparqlResult(body, header, truncated)
 
     def _job(self, plan: _Plan) -> Callable[[], tuple[bytes, bool]]:
-        """What the worker runs: the answer's bytes and whether they were cut."""
-        store, graph = self.store, self.graph
-        max_rows, namespaces = self.settings.sparql_max_rows, self._namespaces
-        if store is not None:
-            return lambda: _evaluate_oxigraph(store, plan, max_rows, namespaces)
+        """What rdflib's one-off worker runs: the answer's bytes and whether they were cut."""
+        graph, max_rows, namespaces = self.graph, self.settings.sparql_max_rows, self._namespaces
         return lambda: _evaluate(graph, plan, max_rows, namespaces)
 
     def plan(self, text: str, accept: str | None) -> _Plan:
@@ -515,34 +529,177 @@ def _exercise() -> None:
     graph.query("DESCRIBE <urn:a>")
 
 
-# --- the worker process ------------------------------------------------------------------------
+# --- the worker processes ----------------------------------------------------------------------
+
+
+class _Worker:
+    """A forked process answering one query at a time over a pair of pipes, for as long as its
+    request pipe stays open. Forking costs about 8 ms here, more than a typical query takes in
+    Oxigraph, so Oxigraph's workers are kept and reused; one that overruns is killed."""
+
+    def __init__(self, serve: Callable[[_Plan], tuple[bytes, bool]]) -> None:
+        with _FORKING:
+            request_read, request_write = os.pipe()
+            answer_read, answer_write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child; coverage does not follow forks
+                _serve_forever(serve, request_read, answer_write)
+            os.close(request_read)
+            os.close(answer_write)
+        self.pid = pid
+        self._requests = request_write
+        self._answers = answer_read
+        self._start_size = _address_space(pid)
+
+    def ask(self, plan: _Plan, deadline: float) -> tuple[str, Any]:
+        """The worker's outcome for `plan`; TimeoutError past `deadline`, EOFError if the
+        worker died (its wait status is then in `died_of`)."""
+        _write_frame(self._requests, pickle.dumps(plan))
+        outcome: tuple[str, Any] = pickle.loads(_read_frame(self._answers, deadline))
+        return outcome
+
+    def worn(self) -> bool:
+        """Whether the worker has grown by half its memory budget: the allocator keeps some of
+        what a large query took, and the budget is counted from the worker's start."""
+        return _address_space(self.pid) - self._start_size > MEMORY_BUDGET // 2
+
+    def stop(self) -> None:
+        """Ends the worker: killed at once, reaped in the background."""
+        for fd in (self._requests, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        _reap_later(self.pid)
+
+    def died_of(self) -> int:
+        """The wait status of a worker that closed its answer pipe by dying."""
+        for fd in (self._requests, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return os.waitpid(self.pid, 0)[1]
+
+
+class _WorkerPool:
+    """Idle workers of one SparqlService, taken by one query at a time; they end with the
+    service (or the interpreter)."""
+
+    def __init__(self, serve: Callable[[_Plan], tuple[bytes, bool]]) -> None:
+        self._serve = serve
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        weakref.finalize(self, _stop_all, self._idle)
+
+    def run(self, plan: _Plan, deadline: float) -> tuple[bytes, bool]:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker(self._serve)
+        try:
+            outcome = worker.ask(plan, deadline)
+        except EOFError:
+            raise _died(worker.died_of()) from None
+        except BaseException:
+            worker.stop()
+            raise
+        if outcome[0] == "memory" or worker.worn():
+            worker.stop()
+        else:
+            with self._lock:
+                self._idle.append(worker)
+        return _answer(outcome)
+
+
+def _stop_all(workers: list[_Worker]) -> None:
+    while workers:
+        workers.pop().stop()
+
+
+def _serve_forever(
+    serve: Callable[[_Plan], tuple[bytes, bool]], requests: int, answers: int
+) -> None:
+    status = 0
+    try:
+        _become_worker()
+        requests, answers = _sandbox(requests, answers)
+        while True:
+            try:
+                frame = _read_frame(requests, None)
+            except EOFError:
+                break  # the service closed the pipe: it stopped this worker, or ended
+            plan: _Plan = pickle.loads(frame)
+            outcome = _outcome(functools.partial(serve, plan))
+            _write_frame(answers, pickle.dumps(outcome))
+            if outcome[0] == "memory":
+                break
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
 
 
 def _run_forked(job: Callable[[], tuple[bytes, bool]], deadline: float) -> tuple[bytes, bool]:
-    """`job()` run in a forked child; TimeoutError (child killed) if it has not answered by
-    `deadline` (time.monotonic()); BadRequest with the child's error if it raised."""
+    """`job()` run in a child forked for it alone (rdflib's engine, whose plans hold the parsed
+    algebra); TimeoutError (child killed) if it has not answered by `deadline`
+    (time.monotonic())."""
     with _FORKING:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage does not follow forks
-            _child(job, read_fd, write_fd)
+            _run_once(job, read_fd, write_fd)
         os.close(write_fd)
     try:
-        data = _read_all(read_fd, deadline)
+        frame = _read_frame(read_fd, deadline)
+    except EOFError:
+        raise _died(os.waitpid(pid, 0)[1]) from None
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         _reap_later(pid)
         raise
     finally:
         os.close(read_fd)
-    if not data:  # it closed the pipe by dying
-        _, status = os.waitpid(pid, 0)
-        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
-            # Rust (Oxigraph) aborts when an allocation fails under RLIMIT_AS
-            raise _too_costly()
-        raise QueryTimeout(f"the query worker died without answering (wait status {status})")
     _reap_later(pid)
-    outcome: tuple[str, Any] = pickle.loads(data)
+    return _answer(pickle.loads(frame))
+
+
+def _run_once(job: Callable[[], tuple[bytes, bool]], read_fd: int, write_fd: int) -> None:
+    status = 0
+    try:
+        os.close(read_fd)
+        _become_worker()
+        (answers,) = _sandbox(write_fd)
+        _write_frame(answers, pickle.dumps(_outcome(job)))
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _become_worker() -> None:
+    """What a freshly forked worker does first."""
+    # a collection would walk (and so copy-on-write) every object inherited from the service
+    gc.freeze()
+    faulthandler.disable()  # Rust's abort on an allocation failure is reported, not dumped
+    # the parent's handlers (uvicorn's) would keep a child alive on Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _limit_memory()
+
+
+def _outcome(job: Callable[[], tuple[bytes, bool]]) -> tuple[str, Any]:
+    """What a worker answers: ("ok", (body, truncated)) or what went wrong."""
+    try:
+        return ("ok", job())
+    except MemoryError:
+        return ("memory", None)
+    except _OxigraphSyntaxError as exc:
+        return ("syntax", str(exc))
+    except Exception as exc:
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def _answer(outcome: tuple[str, Any]) -> tuple[bytes, bool]:
+    """The body and truncation flag of a worker's outcome, or the error it stands for."""
     if outcome[0] == "error":
         raise BadRequest(f"query failed: {outcome[1]}", code="bad_query")
     if outcome[0] == "syntax":
@@ -551,6 +708,12 @@ def _run_forked(job: Callable[[], tuple[bytes, bool]], deadline: float) -> tuple
         raise _too_costly()
     result: tuple[bytes, bool] = outcome[1]
     return result
+
+
+def _died(status: int) -> QueryTimeout:
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
+        return _too_costly()  # Rust (Oxigraph) aborts when an allocation fails under RLIMIT_AS
+    return QueryTimeout(f"the query worker died without answering (wait status {status})")
 
 
 def _too_costly() -> QueryTimeout:
@@ -564,47 +727,23 @@ def _too_costly() -> QueryTimeout:
 def _reap_later(pid: int) -> None:
     """Waits for the child off the request path: tearing down its address space takes a few ms
     more with a model loaded."""
-    threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+    threading.Thread(target=_reap, args=(pid,), daemon=True).start()
 
 
-def _child(job: Callable[[], tuple[bytes, bool]], read_fd: int, write_fd: int) -> None:
-    status = 0
-    try:
-        # a collection would walk (and so copy-on-write) every object of the service
-        gc.disable()
-        faulthandler.disable()  # Rust's abort on an allocation failure is reported, not dumped
-        os.close(read_fd)
-        # the parent's handlers (uvicorn's) would keep a child alive on Ctrl-C
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _limit_memory()
-        write_fd = _sandbox(write_fd)
-        outcome: tuple[str, Any]
-        try:
-            outcome = ("ok", job())
-        except MemoryError:
-            outcome = ("memory", None)
-        except _OxigraphSyntaxError as exc:
-            outcome = ("syntax", str(exc))
-        except Exception as exc:
-            outcome = ("error", f"{type(exc).__name__}: {exc}")
-        with os.fdopen(write_fd, "wb") as pipe:
-            pipe.write(pickle.dumps(outcome))
-    except BaseException:
-        status = 1
-    finally:
-        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
-ANSWER_FD = 3  # the worker's one descriptor besides stdin, stdout and stderr
+FIRST_FD = 3  # a worker's pipes are moved to 3, 4, ...; nothing else is open but stdio
 
 
-def _sandbox(write_fd: int) -> int:
-    """Leaves the worker its answer pipe (moved to ANSWER_FD, which is returned) and stdio, and
-    allows it no new descriptor: it can open no file and no socket, so a query can reach no
-    network, whatever the checks before it missed (Oxigraph would otherwise follow SERVICE).
-    The descriptors inherited from the service (its listening socket, connections, other
-    workers' pipes) are closed."""
+def _sandbox(*keep: int) -> tuple[int, ...]:
+    """Leaves the worker the pipes `keep` (moved to FIRST_FD, FIRST_FD + 1, ... and returned in
+    that order) and stdio, and allows it no new descriptor: it can open no file and no socket,
+    so a query can reach no network, whatever the checks before it missed (Oxigraph would
+    otherwise follow SERVICE). The descriptors inherited from the service (its listening
+    socket, connections, other workers' pipes) are closed."""
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)  # the worker reads nothing
     for fd in (1, 2):
@@ -612,13 +751,17 @@ def _sandbox(write_fd: int) -> int:
             os.fstat(fd)
         except OSError:  # closed in the service: a socket would otherwise get this number
             os.dup2(null, fd)
-    if write_fd != ANSWER_FD:
-        os.dup2(write_fd, ANSWER_FD)
+    # first above every number involved, so that moving one cannot overwrite another
+    floor = max(*keep, null, FIRST_FD + len(keep)) + 1
+    lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD, floor) for fd in keep]
+    moved = tuple(range(FIRST_FD, FIRST_FD + len(keep)))
+    for source, target in zip(lifted, moved, strict=True):
+        os.dup2(source, target)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     top = soft if soft != resource.RLIM_INFINITY else 1 << 20
-    os.closerange(ANSWER_FD + 1, max(top, write_fd + 1, null + 1))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (ANSWER_FD + 1, hard))
-    return ANSWER_FD
+    os.closerange(moved[-1] + 1, max(top, *lifted) + 1)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (moved[-1] + 1, hard))
+    return moved
 
 
 def _limit_memory() -> None:
@@ -634,16 +777,46 @@ def _limit_memory() -> None:
         pass  # not Linux: the deadline still bounds the query
 
 
-def _read_all(fd: int, deadline: float) -> bytes:
+def _address_space(pid: int) -> int:
+    """Bytes of address space the process `pid` has mapped (0 where /proc says nothing)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+_LENGTH = struct.Struct("<Q")
+
+
+def _write_frame(fd: int, data: bytes) -> None:
+    """`data` on the pipe `fd`, after its length."""
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_frame(fd: int, deadline: float | None) -> bytes:
+    """One frame from the pipe `fd`: TimeoutError past `deadline` (None: wait for ever),
+    EOFError if the pipe closes first."""
+    (length,) = _LENGTH.unpack(_read_exactly(fd, _LENGTH.size, deadline))
+    return _read_exactly(fd, length, deadline)
+
+
+def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
     chunks: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            raise TimeoutError
-        chunk = os.read(fd, 1 << 20)
+    left = size
+    while left:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
-            return b"".join(chunks)
+            raise EOFError
         chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

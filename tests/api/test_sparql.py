@@ -375,7 +375,10 @@ def uncapped_client(api_index: Path) -> Iterator[TestClient]:
 def _children() -> set[int]:
     pids: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # a thread that has just ended (the reaping threads do)
         pids.update(int(pid) for pid in children)
     return pids
 
