@@ -1,20 +1,22 @@
 """Read-only SPARQL 1.1 over the loaded graph, and the whole graph in each RDF syntax.
 
-A query is parsed and checked here, in the service process, with rdflib's parser: updates,
-SERVICE, FROM / FROM NAMED and GRAPH patterns are refused before anything runs. It is then
-evaluated in a child made with fork(), which inherits the graph copy-on-write (no copy, no
-serialisation), evaluates, serialises at most `sparql_max_rows` rows or triples and writes the
-bytes to a pipe. At the deadline the parent SIGKILLs the child.
+A query is checked here, in the service process: updates, SERVICE, FROM / FROM NAMED and GRAPH
+patterns are refused before anything runs. It is then evaluated in a worker process made with
+fork(), which inherits the graph copy-on-write (no copy, no serialisation), evaluates,
+serialises at most `sparql_max_rows` rows or triples and writes the bytes to a pipe. At the
+deadline the service SIGKILLs the worker. Workers can open no file and no socket.
 
-Two engines evaluate (`sparql_engine`): Oxigraph by default, natively in Rust over its own
-in-memory copy of graph.ttl, from the checked query text; or rdflib, in pure Python over the
-rdflib graph, from the translated algebra. Oxigraph is 20-60 times faster on typical queries
+Two engines evaluate (`sparql_engine`). Oxigraph, the default, runs natively in Rust over its
+own in-memory copy of graph.ttl, from the query text; the check is a scan of the query's tokens,
+and its workers are kept from one query to the next (a fork costs more than most queries). rdflib
+runs in pure Python over the rdflib graph, from the algebra its parser made in the check, in a
+worker forked for each query. Oxigraph is 7 to 280 times faster on the benchmark's queries
 (docs/BENCHMARKS.md). Either way the rows are written by the same serialisers, so the answers'
 syntax does not depend on the engine.
 
 Why a process: neither engine has a cancellation hook, and ORDER BY, GROUP BY, DISTINCT or COUNT
 consume their whole input before yielding a row, so a deadline checked between rows cannot stop
-them; a thread cannot be stopped at all. A child also bounds the memory a query may take
+them; a thread cannot be stopped at all. A process also bounds the memory a query may take
 (RLIMIT_AS) without putting the service at risk.
 """
 
@@ -551,10 +553,13 @@ class _Worker:
         self._answers = answer_read
         self._start_size = _address_space(pid)
 
-    def ask(self, plan: _Plan, deadline: float) -> tuple[str, Any]:
-        """The worker's outcome for `plan`; TimeoutError past `deadline`, EOFError if the
-        worker died (its wait status is then in `died_of`)."""
+    def send(self, plan: _Plan) -> None:
+        """Gives the worker `plan`; BrokenPipeError if it has died."""
         _write_frame(self._requests, pickle.dumps(plan))
+
+    def receive(self, deadline: float) -> tuple[str, Any]:
+        """The worker's outcome for the plan sent; TimeoutError past `deadline`, EOFError if
+        the worker died (its wait status is then in `died_of`)."""
         outcome: tuple[str, Any] = pickle.loads(_read_frame(self._answers, deadline))
         return outcome
 
@@ -593,10 +598,20 @@ class _WorkerPool:
     def run(self, plan: _Plan, deadline: float) -> tuple[bytes, bool]:
         with self._lock:
             worker = self._idle.pop() if self._idle else None
+        if worker is not None:
+            try:
+                worker.send(plan)
+            except BrokenPipeError:  # it died while idle (killed from outside)
+                worker.stop()
+                worker = None
         if worker is None:
             worker = _Worker(self._serve)
+            try:
+                worker.send(plan)
+            except BrokenPipeError:  # it failed to start
+                raise _died(worker.died_of()) from None
         try:
-            outcome = worker.ask(plan, deadline)
+            outcome = worker.receive(deadline)
         except EOFError:
             raise _died(worker.died_of()) from None
         except BaseException:

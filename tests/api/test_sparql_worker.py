@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -140,3 +141,14 @@ def test_a_grown_worker_is_retired(api_index: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(sparql, "_address_space", lambda pid: 1 << 62)
     service.run(ALL, None)  # answered, then the worker is stopped
     assert not _settle(before, 0)
+
+
+def test_an_idle_worker_killed_from_outside_is_replaced(api_index: Path) -> None:
+    before = _children()
+    service = _service(api_index)
+    service.run(ALL, None)
+    (first,) = _settle(before, 1)
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.2)
+    assert len(json.loads(service.run(ALL, None).body)["results"]["bindings"]) == 3
+    assert first not in _settle(before, 1)
