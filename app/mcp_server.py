@@ -197,7 +197,9 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
         if not text.strip():
             raise ToolError("text: must not be empty")
         with _as_tool_errors():
-            return get_services().concepts.lookup(
+            services = get_services()
+            services.search.check_text(text, "text")
+            return services.concepts.lookup(
                 text,
                 limit=limit,
                 offset=0,

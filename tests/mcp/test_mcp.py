@@ -65,6 +65,8 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "construct": ("sparql_select", {"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"}),
     "empty_question": ("answer_question", {"question": "  "}),
+    "long_text": ("lookup_concepts", {"text": "bridge " * 200}),
+    "sparql_syntax": ("sparql_select", {"query": "SELECT ?x WHERE {"}),
 }
 
 
@@ -258,6 +260,8 @@ def test_sparql_select_and_ask(transcript: Transcript) -> None:
         ("update", "query", "updates are refused"),
         ("construct", "query", "only SELECT and ASK"),
         ("empty_question", "question", "must not be empty"),
+        ("long_text", "text", "at most 1000 characters"),
+        ("sparql_syntax", "query", "SPARQL syntax error at line 1"),
     ],
 )
 def test_bad_arguments_are_tool_errors_naming_the_argument(
