@@ -1,6 +1,6 @@
 """Load generator: N concurrent clients for a fixed time against a running `leadgraph serve`,
-mixing /search, /concepts and /ask; prints, per endpoint, the requests, errors, throughput and
-p50/p95/p99 latency.
+mixing /search, /concepts, /ask and /sparql; prints, per endpoint, the requests, errors,
+throughput and p50/p95/p99 latency.
 
     .venv/bin/python -m bench.load --url http://127.0.0.1:8000 --clients 8 --duration 30
     .venv/bin/python -m bench.load --url http://127.0.0.1:8000 --endpoints search --clients 32
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-ENDPOINTS = ("search", "concepts", "ask")
+ENDPOINTS = ("search", "concepts", "ask", "sparql")
 PROBE_ID = "load-probe"
 QUESTIONS = [
     "Who is the bridge between leaders and the workforce?",
@@ -41,6 +41,14 @@ QUESTIONS = [
     "accountability and execution",
     "How does leadership inspire employees?",
     "What is the capital of France?",
+]
+SPARQL = [  # the graph's prefixes (skos:, c:, lg:) are predeclared by the service
+    'SELECT ?c ?d WHERE { ?c skos:prefLabel "bridge role"@en ; skos:definition ?d }',
+    "SELECT ?p ?s WHERE { ?m lg:concept c:BridgeRole ; lg:passage ?p ; lg:score ?s } "
+    "ORDER BY DESC(?s) LIMIT 20",
+    "SELECT ?c (COUNT(?m) AS ?n) WHERE { ?m a lg:Mention ; lg:concept ?c } "
+    "GROUP BY ?c ORDER BY DESC(?n) LIMIT 10",
+    "ASK { c:Manager skos:broader ?b }",
 ]
 LABELS = ["lead", "leadrship", "go-between", "psych", "management", "vision", "bridge role", "acc"]
 
@@ -85,6 +93,8 @@ def _request(endpoint: str, n: int) -> tuple[str, str, dict[str, object]]:
         return "GET", "/search", {"params": {"q": QUESTIONS[n % len(QUESTIONS)], "k": 10}}
     if endpoint == "concepts":
         return "GET", "/concepts", {"params": {"q": LABELS[n % len(LABELS)], "limit": 10}}
+    if endpoint == "sparql":
+        return "GET", "/sparql", {"params": {"query": SPARQL[n % len(SPARQL)]}}
     return "POST", "/ask", {"json": {"question": QUESTIONS[n % len(QUESTIONS)], "k": 5}}
 
 
@@ -209,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--endpoints",
         default=",".join(ENDPOINTS),
-        help="comma-separated mix of search, concepts, ask [all three]",
+        help="comma-separated mix of search, concepts, ask, sparql [all four]",
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="per request, seconds [60]")
     parser.add_argument("--swap-every", type=float, default=None, metavar="SECONDS")

@@ -34,7 +34,7 @@ def _run_load(settings: Settings, **options: object) -> load.LoadReport:
 
 def test_load_mixes_the_endpoints_and_reports_percentiles(api_index: Path) -> None:
     report = _run_load(Settings(index=api_index), clients=4, duration=2.0)
-    assert set(report.endpoints) == {"search", "concepts", "ask"}
+    assert set(report.endpoints) == {"search", "concepts", "ask", "sparql"}
     for name, stats in report.endpoints.items():
         assert len(stats.latencies) > 0, name
         assert stats.errors == 0, (name, stats.statuses)
