@@ -321,24 +321,22 @@ def _scan(text: str) -> str:
     skipped whole, so `?graph`, `lg:service` or "from" in a literal refuse nothing. Whatever
     this scan might misread still runs sandboxed (`_sandbox`): it can reach no network."""
     form = None
-    offset = 0
     for token in _TOKENS.finditer(text):
-        offset = token.start()
         kind = token.lastgroup
-        if kind == "quote":
-            break  # an unterminated string: Oxigraph reports the syntax error
-        if kind != "word":
+        if kind == "space":
             continue
-        word = token.group().upper()
-        if form is None:
-            if word in ("PREFIX", "BASE"):
+        word = token.group().upper() if kind == "word" else ""
+        if form is None:  # the prologue: PREFIX p: <iri>, BASE <iri>, then the form
+            if kind in ("name", "iri") or word in ("PREFIX", "BASE"):
                 continue
             if word in _FORMS:
                 form = word
                 continue
             if word in _UPDATE_WORDS:
                 raise BadRequest(UPDATE_REFUSED, code="bad_query")
-            break
+            raise _no_form(text, token.start())
+        if kind == "quote":
+            break  # an unterminated string: Oxigraph reports the syntax error
         if word == "SERVICE":
             raise BadRequest(SERVICE_REFUSED, code="bad_query")
         if word == "FROM":
@@ -346,14 +344,18 @@ def _scan(text: str) -> str:
         if word == "GRAPH":
             raise BadRequest(GRAPH_REFUSED, code="bad_query")
     if form is None:
-        line = text.count("\n", 0, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        raise BadRequest(
-            f"SPARQL syntax error at line {line}, column {column}: expected SELECT, ASK, "
-            "CONSTRUCT or DESCRIBE (after any PREFIX and BASE)",
-            code="bad_query",
-        )
+        raise _no_form(text, len(text))
     return form
+
+
+def _no_form(text: str, offset: int) -> BadRequest:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return BadRequest(
+        f"SPARQL syntax error at line {line}, column {column}: expected SELECT, ASK, CONSTRUCT "
+        "or DESCRIBE (after any PREFIX and BASE)",
+        code="bad_query",
+    )
 
 
 def _check_escapes(text: str) -> None:

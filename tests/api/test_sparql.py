@@ -646,3 +646,19 @@ def test_a_syntax_error_only_oxigraph_finds_keeps_its_line_and_column(client: Te
     service = app_services(client.app)  # type: ignore[arg-type]
     error = service.sparql._syntax_error(BY_LABEL, "error at 3:7: expected OPTIONAL\nor more")
     assert error.detail == "SPARQL syntax error at line 3, column 7: expected OPTIONAL"
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("{ ?s ?p ?o }", "line 1, column 1:"),
+        ("PREFIX x: <urn:x>\n\n  ?s ?p ?o", "line 3, column 3:"),
+        ("# only a comment\n", "line 2, column 1:"),
+        ('"SELECT * WHERE { ?s ?p ?o }"', "line 1, column 1:"),
+    ],
+)
+def test_a_query_without_its_form_is_named_where_the_form_should_be(
+    client: TestClient, query: str, where: str
+) -> None:
+    detail = _bad(_get(client, query))
+    assert detail.startswith(f"SPARQL syntax error at {where}"), detail
