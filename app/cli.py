@@ -369,7 +369,12 @@ def serve(
     except LeadgraphError as exc:
         _fail(exc)
     # queries through onnxruntime when its export of the model checks out; else torch
-    embedder = with_onnx(embedder, enabled=settings.onnx, cache_dir=settings.onnx_cache)
+    embedder = with_onnx(
+        embedder,
+        enabled=settings.onnx,
+        cache_dir=settings.onnx_cache,
+        threads=settings.onnx_threads,
+    )
     app = create_app(settings, embedder=embedder)
     uvicorn.run(
         app,
@@ -427,6 +432,7 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
                 SentenceTransformerEmbedder(settings.model),
                 enabled=settings.onnx,
                 cache_dir=settings.onnx_cache,
+                threads=settings.onnx_threads,
             )
             services = Services.build(load_resources(settings, embedder))
     except LeadgraphError as exc:

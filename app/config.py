@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     onnx: bool = Field(
         True, description="encode queries with an ONNX export of the model (0: torch only)"
     )
+    onnx_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="onnxruntime threads per query encode (2 is faster on an idle machine, "
+        "1 under concurrent requests or other load)",
+    )
     onnx_cache: Path | None = Field(
         None, description="folder of ONNX exports [default: ~/.cache/leadgraph/onnx]"
     )

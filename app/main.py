@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                     SentenceTransformerEmbedder(settings.model),
                     enabled=settings.onnx,
                     cache_dir=settings.onnx_cache,
+                    threads=settings.onnx_threads,
                 )
             except ModelError as exc:
                 state.problem = str(exc)

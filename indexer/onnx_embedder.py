@@ -38,7 +38,7 @@ EXPORT_FORMAT = 1  # bump when the exported graph changes; it is part of the fin
 OPSET = 17
 TOLERANCE = 1e-4  # largest 1 - cosine accepted between an onnxruntime and a torch vector
 SMALL_BATCH = 8  # batches up to this size go through onnxruntime, larger ones through torch
-QUERY_THREADS = 1  # onnxruntime threads per encode call (see bench/onnx_encode.py)
+QUERY_THREADS = 1  # default onnxruntime threads per encode call (docs/BENCHMARKS.md)
 MODEL_FILE = "model.onnx"
 META_FILE = "export.json"
 
@@ -107,21 +107,27 @@ class OnnxEmbedder:
 
 
 def with_onnx(
-    embedder: Embedder, *, enabled: bool = True, cache_dir: Path | None = None
+    embedder: Embedder,
+    *,
+    enabled: bool = True,
+    cache_dir: Path | None = None,
+    threads: int = QUERY_THREADS,
 ) -> Embedder:
-    """`embedder` wrapped in an `OnnxEmbedder` when it is a sentence-transformers model whose
-    export can be made (or is cached) and matches torch; otherwise `embedder` itself, with a
-    log line saying why."""
+    """`embedder` wrapped in an `OnnxEmbedder` (encoding on `threads` onnxruntime threads) when
+    it is a sentence-transformers model whose export can be made (or is cached) and matches
+    torch; otherwise `embedder` itself, with a log line saying why."""
     if not enabled or not isinstance(embedder, SentenceTransformerEmbedder):
         return embedder
     try:
-        return load_onnx_embedder(embedder, cache_dir or default_cache_dir())
+        return load_onnx_embedder(embedder, cache_dir or default_cache_dir(), threads=threads)
     except OnnxUnavailable as exc:
         log.warning("query encoding stays on torch: %s", exc)
         return embedder
 
 
-def load_onnx_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path) -> OnnxEmbedder:
+def load_onnx_embedder(
+    embedder: SentenceTransformerEmbedder, cache_dir: Path, *, threads: int = QUERY_THREADS
+) -> OnnxEmbedder:
     """The ONNX embedder over `embedder`'s weights, exporting them first when no export is
     cached; OnnxUnavailable when the export fails or its vectors differ from torch's."""
     try:
@@ -138,9 +144,9 @@ def load_onnx_embedder(embedder: SentenceTransformerEmbedder, cache_dir: Path) -
     try:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: the CPU provider notes are noise here
-        # a query is a few dozen tokens: splitting it over threads costs more in hand-offs than
-        # it saves, and concurrent requests each get a thread of their own anyway
-        options.intra_op_num_threads = QUERY_THREADS
+        # one thread by default: concurrent requests each get one of their own, and on a busy
+        # machine a second thread costs more in hand-offs than it saves
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
             str(model_path), options, providers=["CPUExecutionProvider"]

@@ -93,6 +93,18 @@ def test_a_cached_export_is_reused_without_exporting_again(
 
 
 @pytest.mark.model
+def test_the_encode_runs_on_the_threads_asked_for(
+    onnx: OnnxEmbedder, real_embedder: SentenceTransformerEmbedder, onnx_cache: Path
+) -> None:
+    assert onnx._session.get_session_options().intra_op_num_threads == 1
+    two = with_onnx(real_embedder, cache_dir=onnx_cache, threads=2)
+    assert isinstance(two, OnnxEmbedder)
+    assert two._session.get_session_options().intra_op_num_threads == 2
+    texts = ["who bridges leaders and the workforce?"]
+    assert np.allclose(two.encode(texts), onnx.encode(texts), atol=1e-5)
+
+
+@pytest.mark.model
 def test_falls_back_to_torch_with_a_log_line_when_the_export_fails(
     real_embedder: SentenceTransformerEmbedder,
     tmp_path: Path,
@@ -171,5 +183,7 @@ def test_the_setting_reads_leadgraph_onnx(monkeypatch: pytest.MonkeyPatch) -> No
     assert Settings().onnx is True
     monkeypatch.setenv("LEADGRAPH_ONNX", "0")
     monkeypatch.setenv("LEADGRAPH_ONNX_CACHE", "/var/cache/lg")
+    monkeypatch.setenv("LEADGRAPH_ONNX_THREADS", "2")
     settings = Settings()
     assert settings.onnx is False and settings.onnx_cache == Path("/var/cache/lg")
+    assert settings.onnx_threads == 2
