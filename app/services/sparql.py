@@ -56,7 +56,7 @@ from rdflib.term import Node
 from indexer.rdfio import from_ox
 
 from ..config import Settings
-from ..errors import BadRequest, QueryTimeout
+from ..errors import BadRequest, NotAcceptable, QueryTimeout
 from ..rdf import RDF_MEDIA_TYPES, bind_prefixes, choose_media_type, content_type, serialize
 
 SELECT_MEDIA_TYPES: dict[str, str] = {  # media type -> result format; the first is the default
@@ -72,6 +72,7 @@ ASK_MEDIA_TYPES: dict[str, str] = {  # CSV and TSV are defined for SELECT result
     "application/json": "json",
 }
 GRAPH_MEDIA_TYPES: dict[str, str] = RDF_MEDIA_TYPES  # CONSTRUCT and DESCRIBE; Turtle first
+SPARQL_JSON_TYPE = "application/sparql-results+json"
 UPDATE_REFUSED = "SPARQL updates are refused: this endpoint is read-only"
 SERVICE_REFUSED = "SERVICE is refused: this endpoint makes no outgoing requests"
 FROM_REFUSED = (
@@ -119,6 +120,8 @@ _PARSER = threading.Lock()
 # between would inherit that end and hold this query's answer back until it closes it.
 _FORKING = threading.Lock()
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
+# characters XML 1.0 cannot carry, not even as character references
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
@@ -466,6 +469,8 @@ def _graph_body(
     for triple in itertools.islice(triples, max_rows):
         out.add(triple)
     truncated = next(triples, None) is not None
+    if media_type == "application/rdf+xml":
+        _check_xml((str(term) for triple in out for term in triple), "text/turtle")
     return serialize(out, media_type), truncated
 
 
@@ -478,10 +483,28 @@ def _ask_body(answer: bool, fmt: str) -> bytes:
 def _select_body(variables: list[Variable], rows: list[dict[Variable, Node]], fmt: str) -> bytes:
     if fmt == "tsv":
         return _tsv(variables, rows)
+    if fmt == "xml":
+        _check_xml((str(term) for row in rows for term in row.values()), SPARQL_JSON_TYPE)
     result = Result("SELECT")
     result.vars = variables
     result.bindings = rows  # type: ignore[assignment]
     return _serialize_result(result, fmt)
+
+
+class _NotXml(Exception):
+    """The answer holds a character XML cannot carry (raised in the worker)."""
+
+
+def _check_xml(texts: Iterator[str], instead: str) -> None:
+    """_NotXml naming the first character of `texts` that XML 1.0 cannot carry (rdflib would
+    write it raw, and no XML parser would read the answer)."""
+    for text in texts:
+        bad = _NOT_XML.search(text)
+        if bad is not None:
+            raise _NotXml(
+                f"the answer holds U+{ord(bad.group()):04X}, which XML cannot carry; ask for "
+                f"{instead} instead"
+            )
 
 
 def _serialize_result(result: Result, fmt: str) -> bytes:
@@ -711,6 +734,8 @@ def _outcome(job: Callable[[], tuple[bytes, bool]]) -> tuple[str, Any]:
         return ("memory", None)
     except _OxigraphSyntaxError as exc:
         return ("syntax", str(exc))
+    except _NotXml as exc:
+        return ("not_xml", str(exc))
     except Exception as exc:
         return ("error", f"{type(exc).__name__}: {exc}")
 
@@ -721,6 +746,8 @@ def _answer(outcome: tuple[str, Any]) -> tuple[bytes, bool]:
         raise BadRequest(f"query failed: {outcome[1]}", code="bad_query")
     if outcome[0] == "syntax":
         raise _OxigraphSyntaxError(outcome[1])
+    if outcome[0] == "not_xml":
+        raise NotAcceptable(outcome[1])
     if outcome[0] == "memory":
         raise _too_costly()
     result: tuple[bytes, bool] = outcome[1]

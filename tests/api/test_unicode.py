@@ -5,6 +5,7 @@ paths and bodies. Text that shows nothing counts as empty; anything else is answ
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,29 @@ def test_sparql_literals_of_unusual_text_round_trip(client: TestClient, text: st
     response = client.get("/sparql", params={"query": query})
     assert response.status_code == 200, response.text
     assert response.json()["results"]["bindings"][0]["x"]["value"] == text
-    for accept in ("text/csv", "text/tab-separated-values", "application/sparql-results+xml"):
+    for accept in ("text/csv", "text/tab-separated-values"):
         assert client.get("/sparql", params={"query": query}, headers={"Accept": accept}).is_success
+    xml = client.get(
+        "/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+xml"}
+    )
+    unfit = [c for c in text if c in "\x00\x1b\ufffe\uffff"]  # none of them XML 1.0 characters
+    if unfit:  # XML cannot carry them at all, not even as &#...; references
+        _error(xml, 406, f"U+{ord(unfit[0]):04X}, which XML cannot carry")
+        assert "application/sparql-results+json" in xml.json()["detail"]
+    else:
+        assert xml.is_success
+        value = ET.fromstring(xml.content).find(".//{*}literal")
+        assert value is not None and value.text == text
+
+
+def test_rdf_xml_refuses_what_xml_cannot_carry(client: TestClient) -> None:
+    query = 'CONSTRUCT { <urn:a> <urn:b> "lead\\u0000ership" } WHERE {}'
+    response = client.get(
+        "/sparql", params={"query": query}, headers={"Accept": "application/rdf+xml"}
+    )
+    _error(response, 406, "U+0000, which XML cannot carry; ask for text/turtle instead")
+    turtle = client.get("/sparql", params={"query": query}, headers={"Accept": "text/turtle"})
+    assert turtle.is_success
 
 
 # --- text that shows nothing is empty ----------------------------------------------------------
