@@ -30,8 +30,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -40,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from bench.children import rss, run_child
 
 DIMENSION = 384
 LATENT = 48  # intrinsic dimension of the clustered vectors
@@ -77,18 +77,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     print(f"{args.vectors} vectors, {args.queries} queries per size")
     _header()
     for size in (int(s) for s in args.sizes.split(",")):
-        command = [sys.executable, "-m", "bench.scale", "--one", str(size)]
-        command += ["--vectors", args.vectors, "--queries", str(args.queries)]
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"size {size} failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        child = ["--one", str(size), "--vectors", args.vectors, "--queries", str(args.queries)]
+        result = run_child("bench.scale", child, f"size {size}")
         results.append(result)
         _row(result)
     if args.merge is not None:
@@ -123,7 +113,7 @@ def measure(size: int, kind: str, queries: int) -> dict[str, Any]:
 
     rng = np.random.default_rng(SEED)
     gc.collect()
-    rss_before = _rss()
+    rss_before = rss()
 
     texts = _texts(size, rng)
     lexical_queries = _lexical_queries(queries, rng)
@@ -138,7 +128,7 @@ def measure(size: int, kind: str, queries: int) -> dict[str, Any]:
     index = VectorIndex.build(vectors)
     vector_build = time.perf_counter() - started
     gc.collect()
-    rss_after = _rss()
+    rss_after = rss()
 
     structures = {
         "raw_vectors": int(vectors.nbytes),
@@ -291,11 +281,6 @@ def _lexical_queries(count: int, rng: np.random.Generator) -> list[str]:
 
 def _sparse_bytes(matrix: Any) -> int:
     return int(matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes)
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _percentile(values: Sequence[float], q: float) -> float:

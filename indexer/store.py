@@ -189,7 +189,7 @@ def write_index(
             **manifest_fields,
         )
         _write_atomic(staging / MANIFEST, manifest.model_dump_json(indent=2).encode())
-        _fsync_dir(staging)
+        fsync_dir(staging)
         final = root / version
         os.replace(staging, final)
         _publish(root, version)
@@ -252,14 +252,21 @@ def _write_json(path: Path, data: Any) -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_synced(tmp, data)
     os.replace(tmp, path)
 
 
-def _fsync_dir(path: Path) -> None:
+def write_synced(path: Path, data: bytes) -> None:
+    """`data` in the file `path`, on disk (fsync) before this returns."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Flushes the folder `path` itself, so that names created or renamed in it survive a
+    crash."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -271,7 +278,7 @@ def _publish(root: Path, version: str) -> None:
     link = root / f".{CURRENT}-{uuid.uuid4().hex[:6]}"
     os.symlink(version, link)
     os.replace(link, root / CURRENT)  # rename(2) over the old symlink is atomic
-    _fsync_dir(root)
+    fsync_dir(root)
 
 
 def _prune(root: Path, *, keep: set[str | None]) -> None:

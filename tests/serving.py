@@ -29,30 +29,40 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(
+def started(
     index: Path, log_path: Path, *args: str, env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """Runs `leadgraph serve --index INDEX ARGS...` on a free port of 127.0.0.1 and yields its
-    base URL once `/ready` answers 200; the test fails with the log's tail if it exits or is not
-    ready in time. The server is stopped (SIGTERM, then SIGKILL) on the way out."""
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Starts `leadgraph serve --index INDEX ARGS...` on a free port of 127.0.0.1 and yields the
+    process and its base URL at once, without waiting for it. Stopped on the way out (SIGTERM,
+    then SIGKILL) if still running."""
     port = free_port()
     command = [str(LEADGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--index", str(index), *args]
-    base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env={**ENV, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
         )
     try:
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def serving(
+    index: Path, log_path: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`started`, yielding the base URL once `/ready` answers 200; the test fails with the
+    log's tail if the server exits or is not ready in time."""
+    with started(index, log_path, *args, env=env) as (process, base):
         wait_ready(base, process, log_path)
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -23,7 +23,7 @@ from indexer.build import build_index
 from indexer.store import load_index, resolve_version
 from tests.conftest import CORPUS, ROOT
 from tests.fakes import HashingEmbedder
-from tests.serving import ENV, LEADGRAPH, free_port, wait_ready
+from tests.serving import ENV, started, wait_ready
 
 TOKEN = "update-safety-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -135,31 +135,13 @@ def site(real_index: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
-@contextmanager
-def server(site: Path, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server(
+    site: Path, log_path: Path
+) -> AbstractContextManager[tuple[subprocess.Popen[bytes], str]]:
     """`leadgraph serve` over the site with admin enabled, as a process and its base URL; not
-    waited for (tests wait for what they expect). Stopped on the way out if still running."""
-    port = free_port()
-    command = [str(LEADGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--index", str(site / "index"), "--corpus", str(site / "corpus")]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**ENV, "LEADGRAPH_ADMIN_TOKEN": TOKEN},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    waited for (tests wait for what they expect)."""
+    corpus = ["--corpus", str(site / "corpus")]
+    return started(site / "index", log_path, *corpus, env={"LEADGRAPH_ADMIN_TOKEN": TOKEN})
 
 
 def served_version(base: str) -> str:

@@ -37,7 +37,7 @@ from indexer.embedder import Embedder
 from indexer.errors import CorpusError, IndexError_, LeadgraphError
 from indexer.models import Document
 from indexer.ontology import DEFAULT_ONTOLOGY
-from indexer.store import read_manifest, resolve_version
+from indexer.store import fsync_dir, read_manifest, resolve_version, write_synced
 
 from ..config import Settings
 from ..errors import BadRequest, Conflict, IndexNotReady, NotFound, Unprocessable
@@ -134,7 +134,7 @@ class CorpusEditor:
             staging = self._staging()
             try:
                 staged = staging / f"{document_id}.md"
-                _write_synced(staged, body)
+                write_synced(staged, body)
                 self._validate(staged, document_id)
                 holders = self._holders()
                 holder = holders.get(document_id)
@@ -146,10 +146,10 @@ class CorpusEditor:
                 if holder is not None and Path(holder.source) != target:
                     backup.save(Path(holder.source))  # the id moves to <id>.md
                 os.replace(staged, target)
-                _fsync_dir(self.corpus)
+                fsync_dir(self.corpus)
                 if holder is not None and Path(holder.source) != target:
                     Path(holder.source).unlink()
-                    _fsync_dir(Path(holder.source).parent)
+                    fsync_dir(Path(holder.source).parent)
                 previous, report = self._rebuild(backup)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -183,7 +183,7 @@ class CorpusEditor:
                 backup = _Backup(staging)
                 backup.save(path)
                 path.unlink()
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
                 previous, report = self._rebuild(backup)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -332,7 +332,7 @@ class _Backup:
                 original.unlink(missing_ok=True)
             else:
                 os.replace(copy, original)  # same file system: atomic
-            _fsync_dir(original.parent)
+            fsync_dir(original.parent)
 
 
 def _in_jsonl(holder: Document) -> Conflict:
@@ -356,18 +356,3 @@ def _front_matter_id_line(text: str) -> int | None:
             if key == "id":
                 return number
     return None
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -47,7 +47,7 @@ import pyoxigraph as ox
 from pyparsing import ParseException, ParseResults
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result, ResultRow
@@ -82,13 +82,7 @@ FROM_REFUSED = (
 GRAPH_REFUSED = "GRAPH patterns are not supported: the endpoint has a single default graph"
 MEMORY_BUDGET = 1 << 30  # bytes a query may allocate on top of what the service holds
 
-_KINDS = {
-    "SelectQuery": "SELECT",
-    "AskQuery": "ASK",
-    "ConstructQuery": "CONSTRUCT",
-    "DescribeQuery": "DESCRIBE",
-}
-_FORMS = frozenset(_KINDS.values())
+_FORMS = frozenset(("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"))
 _UPDATE_WORDS = frozenset(
     ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
 )
@@ -106,10 +100,6 @@ _TOKENS = re.compile(
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
-)
-_PROLOGUE = re.compile(r"(?:\s+|#[^\n]*|PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)*", re.I)
-_UPDATE_KEYWORD = re.compile(
-    r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
 )
 # rdflib parses SPARQL with pyparsing, which is not thread-safe: a parse action learns its arity
 # on its first call, and two threads parsing at once can break each other ("postParse2() missing
@@ -250,10 +240,10 @@ class SparqlService:
     def _checked(self, text: str) -> tuple[str, Query | None]:
         """The query's form and, for rdflib to evaluate, its algebra.
 
-        With Oxigraph, a scan of the query's tokens finds the form and what is refused, in
-        microseconds (rdflib's parser takes 10-30 ms); Oxigraph parses the query itself, and
-        when it finds a syntax error rdflib's parser words the message (`_syntax_error`). With
-        rdflib, its parser does all."""
+        A scan of the query's tokens finds the form and what is refused, in microseconds
+        (rdflib's parser takes 10-30 ms). Oxigraph parses the query itself, and when it finds a
+        syntax error rdflib's parser words the message (`_syntax_error`); for rdflib to
+        evaluate, its parser makes the algebra, on which the refusals are checked again."""
         limit = self.settings.sparql_max_chars
         if len(text) > limit:
             raise BadRequest(
@@ -264,10 +254,8 @@ class SparqlService:
         if not text.strip():
             raise BadRequest("query: empty; send a SPARQL query", code="bad_query")
         _check_escapes(text)
-        if self.store is not None:
-            return _scan(text), None
-        query = self._parse(text)
-        return _KINDS[query.algebra.name], query
+        form = _scan(text)
+        return form, None if self.store is not None else self._parse(text)
 
     def _parse(self, text: str) -> Query:
         """The query parsed and translated by rdflib, refusals checked on its algebra."""
@@ -275,8 +263,6 @@ class SparqlService:
             try:
                 parsed = parseQuery(text)
             except ParseException as exc:
-                if _is_update(text):
-                    raise BadRequest(UPDATE_REFUSED, code="bad_query") from None
                 problem = str(exc).split("  (at char")[0]
                 raise BadRequest(
                     f"SPARQL syntax error at line {exc.lineno}, column {exc.column}: {problem}",
@@ -373,17 +359,6 @@ def _check_escapes(text: str) -> None:
                 "(a surrogate, or past U+10FFFF); write U+1F600 as \\U0001F600",
                 code="bad_query",
             )
-
-
-def _is_update(text: str) -> bool:
-    """Whether `text` is a SPARQL Update, valid or not (the first keyword after the prologue
-    decides when it does not parse), so a broken INSERT is refused as an update."""
-    try:
-        parseUpdate(text)
-        return True
-    except ParseException:
-        prologue = _PROLOGUE.match(text)
-        return bool(_UPDATE_KEYWORD.match(text, prologue.end() if prologue else 0))
 
 
 def _nodes(root: Any) -> Iterator[CompValue]:
@@ -809,16 +784,17 @@ def _sandbox(*keep: int) -> tuple[int, ...]:
 
 
 def _limit_memory() -> None:
+    in_use = _address_space(os.getpid())
+    if not in_use:
+        return  # not Linux: the deadline still bounds the query
     try:
-        with open("/proc/self/statm") as statm:
-            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = in_use + MEMORY_BUDGET
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (OSError, ValueError):
-        pass  # not Linux: the deadline still bounds the query
+        pass  # a limit this system refuses: the deadline still bounds the query
 
 
 def _address_space(pid: int) -> int:
