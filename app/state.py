@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -16,7 +17,7 @@ from rdflib import Graph
 from indexer.embedder import Embedder
 from indexer.errors import IndexMismatch, LeadgraphError
 from indexer.linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker
-from indexer.rdfio import load_store
+from indexer.rdfio import load_store, rdflib_graph, turtle_prefixes
 from indexer.store import Index, load_index
 
 from .config import Settings
@@ -53,24 +54,7 @@ class AppState:
 def load_resources(settings: Settings, embedder: Embedder) -> Resources:
     """Loads the published index under `settings.index`; raises LeadgraphError naming the fix."""
     index = load_index(settings.index, model=embedder.name, verify=settings.verify_checksums)
-    graph = Graph()
-    try:
-        graph.parse(index.graph_path, format="turtle")
-    except Exception as exc:  # rdflib raises many types for a damaged file; all mean "rebuild"
-        # only reachable with verify_checksums off: the checksum catches a damaged graph.ttl
-        raise IndexMismatch(
-            f"{index.graph_path}: does not parse ({exc.__class__.__name__}); rebuild with "
-            f"`leadgraph index corpus --out {settings.index}`"
-        ) from exc
-    store = None
-    if settings.sparql_engine == "oxigraph":
-        try:
-            store = load_store(index.graph_path)
-        except SyntaxError as exc:  # as above: only without checksums
-            raise IndexMismatch(
-                f"{index.graph_path}: does not parse ({exc}); rebuild with "
-                f"`leadgraph index corpus --out {settings.index}`"
-            ) from exc
+    graph, store = _load_graph(index.graph_path, settings)
     curated = [c for c in index.concepts.values() if not c.candidate]
     rows = [index.concept_order.index(c.uri) for c in curated]
     linker = ConceptLinker(
@@ -82,6 +66,22 @@ def load_resources(settings: Settings, embedder: Embedder) -> Resources:
         concept_vectors=index.concept_vectors.vectors[rows],
     )
     return Resources(settings, index, embedder, graph, linker, store)
+
+
+def _load_graph(path: Path, settings: Settings) -> tuple[Graph, ox.Store | None]:
+    """graph.ttl as an rdflib graph, and for the Oxigraph engine as an Oxigraph store too (read
+    once, by Oxigraph; the rdflib graph is made from the store). IndexMismatch if it does not
+    parse: only reachable with verify_checksums off, as the checksum catches a damaged file."""
+    try:
+        if settings.sparql_engine == "oxigraph":
+            store = load_store(path)
+            return rdflib_graph(store, turtle_prefixes(path)), store
+        return Graph().parse(path, format="turtle"), None
+    except Exception as exc:  # rdflib raises many types for a damaged file; all mean "rebuild"
+        raise IndexMismatch(
+            f"{path}: does not parse ({exc.__class__.__name__}: {exc}); rebuild with "
+            f"`leadgraph index corpus --out {settings.index}`"
+        ) from exc
 
 
 def try_load(state: AppState, embedder: Embedder) -> None:

