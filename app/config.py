@@ -37,12 +37,12 @@ class Settings(BaseSettings):
     onnx: bool = Field(
         True, description="encode queries with an ONNX export of the model (0: torch only)"
     )
-    onnx_threads: int = Field(
-        1,
+    onnx_threads: int | None = Field(
+        None,
         ge=1,
         le=64,
-        description="onnxruntime threads per query encode (2 is faster on an idle machine, "
-        "1 under concurrent requests or other load)",
+        description="onnxruntime threads of a query encode that runs alone; concurrent ones "
+        "take one each [default: the cores this process may use, at most 2]",
     )
     onnx_cache: Path | None = Field(
         None, description="folder of ONNX exports [default: ~/.cache/leadgraph/onnx]"

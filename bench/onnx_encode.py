@@ -3,7 +3,7 @@
 Texts are BEIR queries (short) and corpus records (abstracts, long): for each batch size the same
 batches go through torch (sentence-transformers, its own thread count) and through the cached
 ONNX export with 1 and with 2 intra-op threads, alternating. Prints milliseconds per batch (p50)
-and texts per second. This is what `SMALL_BATCH` and `QUERY_THREADS` in
+and texts per second. This is what `SMALL_BATCH` and `MAX_QUERY_THREADS` in
 indexer/onnx_embedder.py are chosen from.
 
     .venv/bin/python -m bench.onnx_encode [--queries Q.jsonl] [--corpus C.jsonl] \\

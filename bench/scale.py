@@ -11,8 +11,8 @@ Per size, in a fresh child process (so memory figures do not mix):
 - build: `LexicalIndex.build` and `VectorIndex.build` (flat or HNSW by the size threshold in
   indexer/vectors.py), timed apart.
 - memory: RSS growth from before the data to after the build (texts dropped), per passage,
-  beside the exact bytes of the structures (raw vectors, FAISS index, BM25 matrix), and the
-  child's peak RSS.
+  beside the exact bytes of the structures (raw vectors, FAISS index, a flat index's 8-bit scan
+  copy, BM25 matrix), and the child's peak RSS.
 - search: `VectorIndex.search(q, 10)` one query at a time, p50/p95, and recall@10 against exact
   search (`faiss.knn`), for the index chosen by size and for the other type too (flat or HNSW,
   built after the memory was read), for comparison; `LexicalIndex.search` p50/p95 on 2-5 word
@@ -135,6 +135,8 @@ def measure(size: int, kind: str, queries: int) -> dict[str, Any]:
         "faiss": int(faiss.serialize_index(index._index).nbytes),
         "bm25": int(_sparse_bytes(lexical._weights)),
     }
+    if index._scan is not None:  # a flat index's 8-bit scan copy, made at load
+        structures["scan"] = int(faiss.serialize_index(index._scan).nbytes)
     _, exact = faiss.knn(query_vectors, vectors, K, metric=faiss.METRIC_INNER_PRODUCT)
     searches = {index.kind: _vector_search(index, query_vectors, exact)}
     # the other index type at this size, for comparison (after the memory was read)

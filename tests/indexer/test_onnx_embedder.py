@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,10 +14,12 @@ from app.config import Settings
 from indexer import onnx_embedder
 from indexer.embedder import SentenceTransformerEmbedder
 from indexer.onnx_embedder import (
+    META_FILE,
     MODEL_FILE,
     SMALL_BATCH,
     OnnxEmbedder,
     OnnxUnavailable,
+    default_threads,
     fingerprint,
     with_onnx,
 )
@@ -93,15 +99,121 @@ def test_a_cached_export_is_reused_without_exporting_again(
 
 
 @pytest.mark.model
+def test_query_tokens_from_the_rust_tokenizer_are_the_models_own(
+    onnx: OnnxEmbedder, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    assert onnx._tokenize is not None  # MiniLM's tokenizer passes the probe check
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    long_text = " ".join(TEXTS * 60)  # past the window: truncated the same way
+    for batch in [[text] for text in TEXTS] + [TEXTS, [long_text, "short"]]:
+        direct = onnx.features(batch)
+        own = real_embedder.module.preprocess(batch)
+        for name in names:
+            assert np.array_equal(direct[name], own[name].numpy()), (batch, name)
+
+
+@pytest.mark.model
+def test_a_tokenizer_that_cannot_be_matched_keeps_the_models_preprocessing(
+    real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    tokenizer = real_embedder.module.tokenizer
+    monkeypatch.setattr(tokenizer, "padding_side", "left")
+    assert onnx_embedder._direct_tokenizer(real_embedder, names) is None
+    monkeypatch.setattr(tokenizer, "padding_side", "right")
+    assert onnx_embedder._direct_tokenizer(real_embedder, names) is not None
+    # a window the model's preprocessing does not use: the probe check catches it
+    monkeypatch.setattr(type(real_embedder), "max_tokens", property(lambda _: 16))
+    assert onnx_embedder._direct_tokenizer(real_embedder, names) is None
+
+
+@pytest.mark.model
+def test_the_export_is_fused_and_the_torch_model_keeps_its_attention(
+    onnx: OnnxEmbedder, real_embedder: SentenceTransformerEmbedder, onnx_cache: Path
+) -> None:
+    import onnx as onnx_format
+
+    folder = onnx_cache / fingerprint(real_embedder)
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    layers = real_embedder.module[0].auto_model.config.num_hidden_layers
+    assert meta["fused"]["Attention"] == layers
+    graph = onnx_format.load(str(folder / MODEL_FILE)).graph
+    assert [n.op_type for n in graph.node].count("Attention") == layers
+    assert len(graph.node) < 100  # about 530 before the fusions
+    # the export switched the shared torch model (loaded on SDPA) to eager attention and back
+    assert real_embedder.module[0].auto_model.config._attn_implementation == "sdpa"
+
+
+@pytest.mark.model
+def test_an_export_whose_fusions_fail_is_kept_unfused(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onnxruntime.transformers import optimizer
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("fusion pass exploded")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    unfused = with_onnx(real_embedder, cache_dir=tmp_path, threads=1)
+    assert isinstance(unfused, OnnxEmbedder)  # checked against torch like any export
+    meta = json.loads((tmp_path / fingerprint(real_embedder) / META_FILE).read_text("utf-8"))
+    assert meta["fused"] == {}
+
+
+@pytest.mark.model
 def test_the_encode_runs_on_the_threads_asked_for(
     onnx: OnnxEmbedder, real_embedder: SentenceTransformerEmbedder, onnx_cache: Path
 ) -> None:
-    assert onnx._session.get_session_options().intra_op_num_threads == 1
+    assert onnx.threads == default_threads() == min(2, len(os.sched_getaffinity(0)))
+    one = with_onnx(real_embedder, cache_dir=onnx_cache, threads=1)
+    two = with_onnx(real_embedder, cache_dir=onnx_cache, threads=2)
+    assert isinstance(one, OnnxEmbedder) and isinstance(two, OnnxEmbedder)
+    assert [s.get_session_options().intra_op_num_threads for s in one.sessions] == [1]
+    assert [s.get_session_options().intra_op_num_threads for s in two.sessions] == [1, 2]
+    assert (one.threads, two.threads) == (1, 2)
+    texts = ["who bridges leaders and the workforce?"]
+    for session in two.sessions:
+        assert np.allclose(two.encode_onnx(texts, session=session), one.encode(texts), atol=1e-5)
+
+
+class _Recorder:
+    """A session stand-in that notes its runs and can hold one until released."""
+
+    def __init__(self, session: Any, name: str, log: list[str]) -> None:
+        self.session, self.name, self.log = session, name, log
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.release.set()
+
+    def run(self, outputs: Any, feed: dict[str, Any]) -> Any:
+        self.log.append(self.name)
+        self.entered.set()
+        assert self.release.wait(timeout=30)
+        return self.session.run(outputs, feed)
+
+
+@pytest.mark.model
+def test_a_lone_encode_takes_the_wide_session_and_a_concurrent_one_the_narrow(
+    real_embedder: SentenceTransformerEmbedder, onnx_cache: Path
+) -> None:
     two = with_onnx(real_embedder, cache_dir=onnx_cache, threads=2)
     assert isinstance(two, OnnxEmbedder)
-    assert two._session.get_session_options().intra_op_num_threads == 2
-    texts = ["who bridges leaders and the workforce?"]
-    assert np.allclose(two.encode(texts), onnx.encode(texts), atol=1e-5)
+    used: list[str] = []
+    narrow, wide = (_Recorder(s, name, used) for s, name in zip(two.sessions, "12", strict=True))
+    two._session, two._wide = narrow, wide
+    two.encode(["alone"])
+    assert used == ["2"]
+
+    wide.entered.clear()
+    wide.release.clear()  # the next wide run holds until released
+    first = threading.Thread(target=two.encode, args=(["first"],))
+    first.start()
+    assert wide.entered.wait(timeout=30)
+    two.encode(["while the first runs"])  # must not wait for the wide session
+    wide.release.set()
+    first.join(timeout=30)
+    assert used == ["2", "2", "1"]
+    two.encode(["alone again"])
+    assert used[-1] == "2"
 
 
 @pytest.mark.model
@@ -153,8 +265,8 @@ def test_refuses_an_export_whose_vectors_differ_from_torch(
 ) -> None:
     real_run = onnx_embedder.OnnxEmbedder.encode_onnx
 
-    def skewed(self: OnnxEmbedder, texts: list[str]) -> np.ndarray:
-        vectors = real_run(self, texts)
+    def skewed(self: OnnxEmbedder, texts: list[str], *, session: Any = None) -> np.ndarray:
+        vectors = real_run(self, texts, session=session)
         vectors[:, 0] += 0.05  # about 1e-3 off in cosine: beyond the tolerance
         skewed_vectors: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         return skewed_vectors
@@ -180,7 +292,7 @@ def test_embedders_other_than_sentence_transformers_are_left_alone(tmp_path: Pat
 
 
 def test_the_setting_reads_leadgraph_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().onnx is True
+    assert Settings().onnx is True and Settings().onnx_threads is None
     monkeypatch.setenv("LEADGRAPH_ONNX", "0")
     monkeypatch.setenv("LEADGRAPH_ONNX_CACHE", "/var/cache/lg")
     monkeypatch.setenv("LEADGRAPH_ONNX_THREADS", "2")

@@ -58,3 +58,18 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     loaded = VectorIndex.load(tmp_path, "passages")
     assert np.array_equal(np.asarray(loaded.vectors), vectors)
     assert loaded.search(vectors[4], 1)[1][0] == 4
+
+
+def test_flat_search_through_the_8bit_scan_returns_exact_rows_and_scores() -> None:
+    vectors = _unit(5000, dim=64, seed=3)
+    index = VectorIndex.build(vectors)
+    assert index.kind == "flat" and index._scan is not None
+    for query in _unit(30, dim=64, seed=4):
+        truth = vectors @ query
+        for k in (1, 10, 100):
+            scores, rows = index.search(query, k)
+            expected = np.argsort(-truth, kind="stable")[:k]
+            assert set(rows.tolist()) == set(expected.tolist())
+            assert np.allclose(scores, truth[rows], atol=1e-6)  # exact, not the 8-bit score
+            assert list(scores) == sorted(scores, reverse=True)
+    assert len(index.search(vectors[0], 6000)[1]) == 5000  # k past the size: every row
