@@ -23,6 +23,7 @@ from indexer.ontology import DEFAULT_ONTOLOGY, DEFAULT_SHAPES
 if TYPE_CHECKING:
     from app.config import Settings
     from app.services.admin import CorpusEditor, UpdateOutcome
+    from indexer.embedder import Embedder
 
 _EXIT = {CorpusError: 2, OntologyError: 2, IndexError_: 3, ModelError: 4}
 
@@ -31,6 +32,19 @@ def _fail(exc: LeadgraphError) -> NoReturn:
     code = next((c for kind, c in _EXIT.items() if isinstance(exc, kind)), 1)
     click.echo(f"leadgraph: error: {exc}", err=True)
     sys.exit(code)
+
+
+def _query_embedder(embedder: Embedder, settings: Settings) -> Embedder:
+    """`embedder` with queries through onnxruntime as the service has them (LEADGRAPH_ONNX*),
+    or itself when the export is off or does not check out."""
+    from indexer.onnx_embedder import with_onnx
+
+    return with_onnx(
+        embedder,
+        enabled=settings.onnx,
+        cache_dir=settings.onnx_cache,
+        threads=settings.onnx_threads,
+    )
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -278,7 +292,9 @@ def evaluate(
                     + ", ".join(f"{k} {v:.1f} s" for k, v in built.stages.items())
                     + ")"
                 )
-            resources = load_resources(_settings(index=root, model=model), embedder)
+            settings = _settings(index=root, model=model)
+            # queries encoded as the service encodes them, so the latencies are the service's
+            resources = load_resources(settings, _query_embedder(embedder, settings))
         except LeadgraphError as exc:
             _fail(exc)
         search = Services.build(resources).search
@@ -333,9 +349,8 @@ def serve(
 
     from app.main import create_app
     from indexer.build import build_index
-    from indexer.embedder import Embedder, SentenceTransformerEmbedder
+    from indexer.embedder import SentenceTransformerEmbedder
     from indexer.errors import IndexMissing
-    from indexer.onnx_embedder import with_onnx
     from indexer.store import resolve_version
 
     overrides: dict[str, Any] = {
@@ -368,13 +383,7 @@ def serve(
             log.info("index %s built in %.1f s", result.manifest.version, result.seconds)
     except LeadgraphError as exc:
         _fail(exc)
-    # queries through onnxruntime when its export of the model checks out; else torch
-    embedder = with_onnx(
-        embedder,
-        enabled=settings.onnx,
-        cache_dir=settings.onnx_cache,
-        threads=settings.onnx_threads,
-    )
+    embedder = _query_embedder(embedder, settings)
     app = create_app(settings, embedder=embedder)
     uvicorn.run(
         app,
@@ -414,7 +423,6 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
     from app.mcp_server import build_mcp
     from app.state import load_resources
     from indexer.embedder import SentenceTransformerEmbedder
-    from indexer.onnx_embedder import with_onnx
 
     overrides: dict[str, Any] = {
         k: v for k, v in {"index": index_dir, "model": model}.items() if v is not None
@@ -428,12 +436,7 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
     try:
         # stdout carries the protocol: nothing printed while loading may reach it
         with contextlib.redirect_stdout(sys.stderr):
-            embedder = with_onnx(
-                SentenceTransformerEmbedder(settings.model),
-                enabled=settings.onnx,
-                cache_dir=settings.onnx_cache,
-                threads=settings.onnx_threads,
-            )
+            embedder = _query_embedder(SentenceTransformerEmbedder(settings.model), settings)
             services = Services.build(load_resources(settings, embedder))
     except LeadgraphError as exc:
         _fail(exc)
