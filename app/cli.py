@@ -23,7 +23,6 @@ from indexer.ontology import DEFAULT_ONTOLOGY, DEFAULT_SHAPES
 if TYPE_CHECKING:
     from app.config import Settings
     from app.services.admin import CorpusEditor, UpdateOutcome
-    from indexer.embedder import Embedder
 
 _EXIT = {CorpusError: 2, OntologyError: 2, IndexError_: 3, ModelError: 4}
 
@@ -32,19 +31,6 @@ def _fail(exc: LeadgraphError) -> NoReturn:
     code = next((c for kind, c in _EXIT.items() if isinstance(exc, kind)), 1)
     click.echo(f"leadgraph: error: {exc}", err=True)
     sys.exit(code)
-
-
-def _query_embedder(embedder: Embedder, settings: Settings) -> Embedder:
-    """`embedder` with queries through onnxruntime as the service has them (LEADGRAPH_ONNX*),
-    or itself when the export is off or does not check out."""
-    from indexer.onnx_embedder import with_onnx
-
-    return with_onnx(
-        embedder,
-        enabled=settings.onnx,
-        cache_dir=settings.onnx_cache,
-        threads=settings.onnx_threads,
-    )
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -253,7 +239,7 @@ def evaluate(
     from app.evaluation import read_qrels, read_queries, run_mode
     from app.schemas import SearchMode
     from app.services.search import DENSE_WEIGHT
-    from app.state import load_resources
+    from app.state import load_resources, query_embedder
     from indexer.build import build_index
     from indexer.embedder import SentenceTransformerEmbedder
 
@@ -294,7 +280,7 @@ def evaluate(
                 )
             settings = _settings(index=root, model=model)
             # queries encoded as the service encodes them, so the latencies are the service's
-            resources = load_resources(settings, _query_embedder(embedder, settings))
+            resources = load_resources(settings, query_embedder(embedder, settings))
         except LeadgraphError as exc:
             _fail(exc)
         search = Services.build(resources).search
@@ -348,6 +334,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.state import query_embedder
     from indexer.build import build_index
     from indexer.embedder import SentenceTransformerEmbedder
     from indexer.errors import IndexMissing
@@ -368,7 +355,7 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("leadgraph")
     try:
-        embedder: Embedder = SentenceTransformerEmbedder(settings.model)
+        embedder = SentenceTransformerEmbedder(settings.model)
         try:
             resolve_version(settings.index)
         except IndexMissing:
@@ -383,8 +370,7 @@ def serve(
             log.info("index %s built in %.1f s", result.manifest.version, result.seconds)
     except LeadgraphError as exc:
         _fail(exc)
-    embedder = _query_embedder(embedder, settings)
-    app = create_app(settings, embedder=embedder)
+    app = create_app(settings, embedder=query_embedder(embedder, settings))
     uvicorn.run(
         app,
         host=settings.host,
@@ -421,7 +407,7 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
 
     from app.deps import Services
     from app.mcp_server import build_mcp
-    from app.state import load_resources
+    from app.state import load_resources, query_embedder
     from indexer.embedder import SentenceTransformerEmbedder
 
     overrides: dict[str, Any] = {
@@ -436,7 +422,7 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
     try:
         # stdout carries the protocol: nothing printed while loading may reach it
         with contextlib.redirect_stdout(sys.stderr):
-            embedder = _query_embedder(SentenceTransformerEmbedder(settings.model), settings)
+            embedder = query_embedder(SentenceTransformerEmbedder(settings.model), settings)
             services = Services.build(load_resources(settings, embedder))
     except LeadgraphError as exc:
         _fail(exc)

@@ -13,7 +13,6 @@ from starlette.routing import Route
 
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.errors import ModelError
-from indexer.onnx_embedder import with_onnx
 
 from .config import Settings
 from .errors import install_handlers
@@ -21,7 +20,7 @@ from .hotswap import watch_published
 from .limits import BodySizeLimit, document_limits
 from .mcp_server import MCPEndpoint, build_mcp, services_of
 from .routers import admin, concepts, context, documents, graph, health, qa, search, sparql, web
-from .state import AppState, try_load
+from .state import AppState, query_embedder, try_load
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -35,12 +34,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         model = embedder
         if model is None:
             try:
-                model = with_onnx(
-                    SentenceTransformerEmbedder(settings.model),
-                    enabled=settings.onnx,
-                    cache_dir=settings.onnx_cache,
-                    threads=settings.onnx_threads,
-                )
+                model = query_embedder(SentenceTransformerEmbedder(settings.model), settings)
             except ModelError as exc:
                 state.problem = str(exc)
         if model is not None:

@@ -17,6 +17,7 @@ from rdflib import Graph
 from indexer.embedder import Embedder
 from indexer.errors import IndexMismatch, LeadgraphError
 from indexer.linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker
+from indexer.onnx_embedder import with_onnx
 from indexer.rdfio import load_store, rdflib_graph, turtle_prefixes
 from indexer.store import Index, load_index
 
@@ -51,10 +52,21 @@ class AppState:
     services_lock: threading.Lock = field(default_factory=threading.Lock)  # see app.deps
 
 
+def query_embedder(embedder: Embedder, settings: Settings) -> Embedder:
+    """`embedder` with queries through onnxruntime as `settings` ask (LEADGRAPH_ONNX*), or
+    itself when the export is off or does not check out."""
+    return with_onnx(
+        embedder,
+        enabled=settings.onnx,
+        cache_dir=settings.onnx_cache,
+        threads=settings.onnx_threads,
+    )
+
+
 def load_resources(settings: Settings, embedder: Embedder) -> Resources:
     """Loads the published index under `settings.index`; raises LeadgraphError naming the fix."""
     index = load_index(settings.index, model=embedder.name, verify=settings.verify_checksums)
-    graph, store = _load_graph(index.graph_path, settings)
+    graph, store = load_graph(index.graph_path, settings)
     curated = [c for c in index.concepts.values() if not c.candidate]
     rows = [index.concept_order.index(c.uri) for c in curated]
     linker = ConceptLinker(
@@ -68,7 +80,7 @@ def load_resources(settings: Settings, embedder: Embedder) -> Resources:
     return Resources(settings, index, embedder, graph, linker, store)
 
 
-def _load_graph(path: Path, settings: Settings) -> tuple[Graph, ox.Store | None]:
+def load_graph(path: Path, settings: Settings) -> tuple[Graph, ox.Store | None]:
     """graph.ttl as an rdflib graph, and for the Oxigraph engine as an Oxigraph store too (read
     once, by Oxigraph; the rdflib graph is made from the store). IndexMismatch if it does not
     parse: only reachable with verify_checksums off, as the checksum catches a damaged file."""

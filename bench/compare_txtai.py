@@ -71,10 +71,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from app.deps import Services
     from app.evaluation import read_queries
     from app.schemas import SearchMode
-    from app.state import load_resources
+    from app.state import load_resources, query_embedder
     from indexer.corpus import read_corpus
     from indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model
-    from indexer.onnx_embedder import OnnxEmbedder, with_onnx
+    from indexer.onnx_embedder import OnnxEmbedder
 
     txtai = None if args.no_txtai else _import_txtai()
     results: dict[str, Any] = {"txtai": txtai is not None}
@@ -112,8 +112,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     embeddings.save(str(args.txtai_index))
             systems["txtai"] = lambda q: embeddings.search(q, args.k)
 
-        onnx = with_onnx(embedder)
         settings = Settings(index=root, model=DEFAULT_MODEL)
+        onnx = query_embedder(embedder, settings)  # as the service encodes (LEADGRAPH_ONNX*)
         for name, model in (("leadgraph", onnx), ("leadgraph-torch", embedder)):
             if name == "leadgraph-torch" and not isinstance(onnx, OnnxEmbedder):
                 continue  # no export: "leadgraph" already is torch only

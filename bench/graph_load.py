@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     from rdflib import Graph
 
     from app.config import Settings
-    from app.state import _load_graph
+    from app.state import load_graph
     from indexer.rdfio import load_store
 
     settings = Settings(sparql_engine="oxigraph")
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         twice = time.perf_counter() - started
         del graph, store
         started = time.perf_counter()
-        graph, store = _load_graph(args.graph, settings)
+        graph, store = load_graph(args.graph, settings)
         once = time.perf_counter() - started
         del graph, store
         rounds.append({"parse_twice_s": round(twice, 2), "read_once_s": round(once, 2)})

@@ -570,19 +570,20 @@ class _Worker:
 
     def stop(self) -> None:
         """Ends the worker: killed at once, reaped in the background."""
-        for fd in (self._requests, self._answers):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._close_pipes()
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         _reap_later(self.pid)
 
     def died_of(self) -> int:
         """The wait status of a worker that closed its answer pipe by dying."""
+        self._close_pipes()
+        return os.waitpid(self.pid, 0)[1]
+
+    def _close_pipes(self) -> None:
         for fd in (self._requests, self._answers):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        return os.waitpid(self.pid, 0)[1]
 
 
 class _WorkerPool:
