@@ -25,7 +25,7 @@ from indexer.linking import ConceptLinker
 from indexer.models import LinkMethod
 from indexer.namespaces import short_id
 from indexer.store import Index
-from indexer.vectors import Rows, top_k
+from indexer.vectors import Rows, best_rows, top_k
 
 from ..config import Settings
 from ..errors import NotFound, Unprocessable
@@ -144,11 +144,14 @@ class SearchService:
         _, dense_rows = self.index.passage_vectors.search(vector, pool, allowed=allowed)
         lexical_all = self.index.lexical.scores(query)
         if allowed is None:
-            lexical_top = top_k(lexical_all, pool)
+            lexical_top = best_rows(lexical_all, pool)
         else:
-            lexical_top = allowed[top_k(lexical_all[allowed], pool)]
-        lexical_top = lexical_top[lexical_all[lexical_top] > 0]
-        rows = np.union1d(dense_rows, lexical_top).astype(np.int64)
+            lexical_top = allowed[best_rows(lexical_all[allowed], pool)]
+        # the union of both proposals, in row order
+        proposed = np.zeros(len(lexical_all), dtype=bool)
+        proposed[dense_rows] = True
+        proposed[lexical_top[lexical_all[lexical_top] > 0]] = True
+        rows = np.flatnonzero(proposed)
         if len(rows) == 0:
             return []
         # inner product of L2-normalised vectors is cosine similarity

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.deps import Services
+from app.schemas import SearchMode
+from app.services.search import DENSE_WEIGHT
+from app.state import load_resources
+from tests.fakes import HashingEmbedder
 
 QUERY = "bridge between leaders and the workforce"
 BRIDGE_PASSAGE = "organizational-leadership-and-management:p3"
@@ -138,3 +147,26 @@ def test_real_model_search_ranks_the_bridge_passage_first(real_client: TestClien
     for mode in ("hybrid", "dense", "lexical"):
         body = real_client.get("/search", params={"q": QUERY, "mode": mode}).json()
         assert body["hits"][0]["passage_id"] == BRIDGE_PASSAGE, mode
+
+
+def test_hybrid_ranks_the_union_of_both_proposals_by_exact_scores(api_index: Path) -> None:
+    search = Services.build(load_resources(Settings(index=api_index), HashingEmbedder())).search
+    index = search.index
+    vector = search.embed(QUERY)
+    depth = 4
+    cosines = np.asarray(index.passage_vectors.vectors) @ vector
+    bm25 = index.lexical.scores(QUERY)
+    dense = set(np.argsort(-cosines, kind="stable")[:depth].tolist())
+    lexical = {int(r) for r in np.argsort(-bm25, kind="stable")[:depth] if bm25[r] > 0}
+    assert lexical - dense and dense - lexical  # each retriever proposes a row the other misses
+    union = sorted(dense | lexical)
+    dense_part = np.maximum(cosines[union], 0) / max(cosines[union].max(), 1e-9)
+    lexical_part = bm25[union] / bm25[union].max()
+    fused = DENSE_WEIGHT * dense_part + (1 - DENSE_WEIGHT) * lexical_part
+    expected = [union[i] for i in np.argsort(-fused, kind="stable")[:depth]]
+
+    ranked = search.rank(QUERY, depth, SearchMode.hybrid, depth=depth, concept_boost=0.0)
+    assert [r.row for r in ranked] == expected
+    for r in ranked:  # a row proposed by one retriever still has the other's score
+        assert r.dense == pytest.approx(float(cosines[r.row]), abs=1e-6)
+        assert r.lexical == pytest.approx(float(bm25[r.row]), abs=1e-6)

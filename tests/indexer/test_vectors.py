@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.vectors import VectorIndex
+from indexer.vectors import VectorIndex, best_rows, top_k
 
 
 def _unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -58,6 +58,16 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     loaded = VectorIndex.load(tmp_path, "passages")
     assert np.array_equal(np.asarray(loaded.vectors), vectors)
     assert loaded.search(vectors[4], 1)[1][0] == 4
+    # still mapped from the file, but not through np.memmap's slow indexing
+    assert type(loaded.vectors) is np.ndarray and not loaded.vectors.flags.owndata
+
+
+def test_best_rows_is_the_set_top_k_returns() -> None:
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 20, size=300).astype(np.float32)  # many ties
+    for k in (1, 7, 100, 299, 300, 400):
+        assert set(best_rows(scores, k).tolist()) == set(top_k(scores, k).tolist())
+    assert len(best_rows(scores, 0)) == 0
 
 
 def test_flat_search_through_the_8bit_scan_returns_exact_rows_and_scores() -> None:
