@@ -146,27 +146,20 @@ def _one_thread() -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
-def _top_k(scores: npt.NDArray[np.floating[Any]], k: int) -> Rows:
-    """Indices of the k largest scores, best first (ties broken by position)."""
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if k < len(scores):
-        part = np.argpartition(-scores, k - 1)[:k]
-    else:
-        part = np.arange(len(scores))
-    order = np.lexsort((part, -scores[part]))
-    return part[order].astype(np.int64)
-
-
 def best_rows(scores: npt.NDArray[np.floating[Any]], k: int) -> Rows:
-    """Indices of the k largest scores in no particular order: the set `top_k` would return,
-    without sorting it."""
+    """Indices of the k largest scores in no particular order (`top_k` without the sort)."""
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     if k >= len(scores):
         return np.arange(len(scores), dtype=np.int64)
     return np.argpartition(-scores, k - 1)[:k].astype(np.int64)
+
+
+def _top_k(scores: npt.NDArray[np.floating[Any]], k: int) -> Rows:
+    """Indices of the k largest scores, best first (ties broken by position)."""
+    part = best_rows(scores, k)
+    order = np.lexsort((part, -scores[part]))
+    return part[order]
 
 
 top_k = _top_k
