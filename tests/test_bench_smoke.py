@@ -45,8 +45,11 @@ def test_compare_txtai_runs_both_systems_on_a_sample(
     txtai = importlib.util.find_spec("txtai") is not None
     out = tmp_path / "compare.json"
     args = ["--corpus", str(beir / "corpus.jsonl"), "--queries", str(beir / "queries.jsonl")]
-    results = compare_txtai.main([*args, "--limit", "6", "--json", str(out)])
+    kept = tmp_path / "kept"
+    results = compare_txtai.main([*args, "--limit", "6", "--json", str(out), "--keep", str(kept)])
     assert results == json.loads(out.read_text())
+    assert (kept / "leadgraph" / "current" / "manifest.json").exists()  # for queries-only runs
+    assert (kept / "txtai").exists() is txtai
     assert results["documents"] == 6 and results["queries"] == len(QUERIES)
     assert results["passages"] >= 6
     assert results["bare_encode_s"] > 0 and results["leadgraph_build_s"] > 0

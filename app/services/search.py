@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from indexer.vectors import Rows, best_rows, top_k
 from ..config import Settings
 from ..errors import NotFound, Unprocessable
 from ..limits import is_blank
-from ..schemas import QueryConcept, SearchHit, SearchMode, SearchResponse
+from ..schemas import ConceptRef, QueryConcept, SearchHit, SearchMode, SearchResponse
 from .concepts import ConceptService, passage_concepts
 
 FUSION_DEPTH = 100  # passages each retriever proposes to the fusion
@@ -38,6 +39,9 @@ DENSE_WEIGHT = 0.6  # weight of the dense score in hybrid; BM25 gets 1 - DENSE_W
 # Largest lift for a passage mentioning every concept of the query, on the 0..1 fused scale:
 # enough to reorder near-ties, not to lift an off-topic passage over a relevant one.
 CONCEPT_BOOST = 0.1
+# Passages whose concept list a search service keeps made: building the ConceptRef models was a
+# fifth of a hybrid query outside its encode, and a corpus's popular passages come back often.
+HIT_CONCEPTS_CACHED = 50_000
 
 QueryConcepts = list[tuple[str, float, LinkMethod]]  # (concept URI, link score, method)
 
@@ -66,6 +70,9 @@ class SearchService:
         self.linker = linker
         self.concepts = concepts
         self.settings = settings
+        self._passage_concepts = lru_cache(maxsize=HIT_CONCEPTS_CACHED)(
+            partial(_concept_refs, index)
+        )
 
     def check_text(self, text: str, field: str) -> str:
         """`text` stripped; Unprocessable naming `field` if blank or too long."""
@@ -231,10 +238,14 @@ class SearchService:
             score=round(ranked.score, 6),
             start=passage.start,
             end=passage.end,
-            concepts=passage_concepts(self.index, passage.id),
+            concepts=list(self._passage_concepts(passage.id)),
             dense_score=None if ranked.dense is None else round(ranked.dense, 6),
             lexical_score=None if ranked.lexical is None else round(ranked.lexical, 6),
         )
+
+
+def _concept_refs(index: Index, passage_id: str) -> tuple[ConceptRef, ...]:
+    return tuple(passage_concepts(index, passage_id))
 
 
 def _scale(scores: Sequence[float] | Vectors) -> Vectors:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.deps import Services
 from app.schemas import SearchMode
+from app.services.concepts import passage_concepts
 from app.services.search import DENSE_WEIGHT
 from app.state import load_resources
 from tests.fakes import HashingEmbedder
@@ -170,3 +171,13 @@ def test_hybrid_ranks_the_union_of_both_proposals_by_exact_scores(api_index: Pat
     for r in ranked:  # a row proposed by one retriever still has the other's score
         assert r.dense == pytest.approx(float(cosines[r.row]), abs=1e-6)
         assert r.lexical == pytest.approx(float(bm25[r.row]), abs=1e-6)
+
+
+def test_hit_concepts_are_kept_made_but_each_hit_has_its_own_list(api_index: Path) -> None:
+    search = Services.build(load_resources(Settings(index=api_index), HashingEmbedder())).search
+    first = search.search(QUERY, k=3, mode=SearchMode.hybrid).hits[0]
+    assert first.passage_id == BRIDGE_PASSAGE
+    assert first.concepts == passage_concepts(search.index, BRIDGE_PASSAGE)
+    first.concepts.clear()  # a caller changing its response changes no later one
+    again = search.search(QUERY, k=3, mode=SearchMode.hybrid).hits[0]
+    assert again.concepts == passage_concepts(search.index, BRIDGE_PASSAGE) != []
