@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error("--txtai-index goes with --index (queries only)")
     if args.keep is not None and args.index is not None:
         parser.error("--keep goes with a full run (no --index)")
-    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
-        parser.error(f"--keep {args.keep}: the folder is not empty")
+    if args.keep is not None and args.keep.exists():
+        if not args.keep.is_dir() or any(args.keep.iterdir()):
+            parser.error(f"--keep {args.keep}: must be a new or empty folder")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

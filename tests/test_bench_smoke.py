@@ -171,3 +171,18 @@ def test_graph_load_times_both_ways_of_loading(tmp_path: Path) -> None:
     graph = tmp_path / "index" / "current" / "graph.ttl"
     rounds = graph_load.main(["--graph", str(graph), "--rounds", "1"])
     assert len(rounds) == 1 and rounds[0]["parse_twice_s"] > 0 and rounds[0]["read_once_s"] > 0
+
+
+def test_compare_txtai_keeps_indexes_only_in_a_new_or_empty_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "earlier.txt").write_text("kept from before\n")
+    for args in (["--keep", str(tmp_path)], ["--keep", str(tmp_path / "earlier.txt")]):
+        with pytest.raises(SystemExit) as refused:
+            compare_txtai.main(args)
+        assert refused.value.code == 2
+        assert "must be a new or empty folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        compare_txtai.main(["--keep", str(tmp_path / "new"), "--index", str(tmp_path)])
+    assert "--keep goes with a full run" in capsys.readouterr().err
+    assert (tmp_path / "earlier.txt").read_text() == "kept from before\n"
