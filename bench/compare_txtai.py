@@ -280,7 +280,7 @@ def _print(r: dict[str, Any]) -> None:
         print(
             f"bare encode of the {r['passages']} passages: {r['bare_encode_s']:.1f} s; "
             f"build / bare encode = {r['build_over_encode']:.4f} (target <= {BUILD_TARGET}); "
-            f"build / its own embed stage = {r['build_over_embed_stage']:.3f}"
+            f"build / its own embed stage = {r['build_over_embed_stage']:.4f}"
         )
     if txtai:
         verdict = "met" if r["query_p50_ratio"] <= QUERY_TARGET else "MISSED"
