@@ -12,14 +12,24 @@ provenance, RDF reification (rdf:subject/predicate/object) for relation evidence
     _:evidence        a lg:RelationEvidence ; rdf:subject ; rdf:predicate ; rdf:object ; lg:quote
     candidate:<id>    a skos:Concept, lg:CandidateConcept ; skos:inScheme candidate:scheme
     run:<version>     a prov:Activity ; prov:used ... ; every generated node prov:wasGeneratedBy it
+
+The graph is made as Oxigraph triples, not in an rdflib store: rdflib's `Graph.add` was two
+thirds of this step on SciFact (290,000 triples), and the triples go to Oxigraph's Turtle writer
+anyway. Literals are written as rdflib writes them (an int is xsd:integer, a str a plain string,
+a decimal the `str` of the rounded float), so the file is the one the rdflib version wrote.
+Blank nodes get labels from their position (`cooc3`, `evidence0`), so two builds of one corpus
+write the same file but for the run's version and times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from rdflib import RDF, RDFS, SKOS, XSD, BNode, Graph, Literal, Namespace, URIRef
+import pyoxigraph as ox
+from rdflib import RDF, RDFS, SKOS, XSD, Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV
 
 from .models import Candidate, Cooccurrence, Document, Mention, Passage, RelationEvidence
@@ -36,6 +46,7 @@ from .namespaces import (
     document_uri,
     passage_uri,
 )
+from .rdfio import ox_triples, triples_turtle
 
 SCHEMA = Namespace("https://schema.org/")
 
@@ -63,6 +74,21 @@ _TERMS = {
 }
 
 
+@dataclass(frozen=True)
+class IndexGraph:
+    """The triples of an index's graph, each once, in the order they were made, and the
+    prefixes its Turtle may declare (prefix -> namespace)."""
+
+    triples: tuple[ox.Triple, ...]
+    prefixes: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def turtle(self) -> bytes:
+        return triples_turtle(self.triples, self.prefixes)
+
+
 def build_graph(
     ontology: Graph,
     documents: Sequence[Document],
@@ -76,9 +102,9 @@ def build_graph(
     model: str,
     started: datetime,
     ended: datetime | None = None,
-) -> Graph:
-    """One graph holding everything; loadable by plain rdflib from its Turtle."""
-    g = Graph()
+) -> IndexGraph:
+    """One graph holding everything; its Turtle loads in plain rdflib."""
+    names = Graph()  # rdflib's default prefixes, then ours
     for prefix, ns in (
         ("lg", LG),
         ("c", CONCEPT),
@@ -93,112 +119,153 @@ def build_graph(
         ("prov", PROV),
         ("owl", OWL),
     ):
-        g.bind(prefix, ns, override=True)
-    g += ontology
-    _declare_terms(g)
+        names.bind(prefix, ns, override=True)
+    prefixes = {prefix: str(ns) for prefix, ns in names.namespaces() if prefix}
 
-    run = RUN[version]
-    agent = URIRef(BASE + "software/leadgraph")
-    g.add((agent, RDF.type, PROV.SoftwareAgent))
-    g.add((agent, RDFS.label, Literal("leadgraph indexer")))
-    g.add((run, RDF.type, PROV.Activity))
-    g.add((run, RDFS.label, Literal(f"leadgraph index build {version}")))
-    g.add((run, PROV.wasAssociatedWith, agent))
-    g.add((run, PROV.startedAtTime, Literal(_iso(started), datatype=XSD.dateTime)))
-    g.add((run, PROV.endedAtTime, Literal(_iso(ended or datetime.now(UTC)), datatype=XSD.dateTime)))
-    g.add((run, LG.model, Literal(model)))
+    made: dict[ox.Triple, None] = {}  # an ordered set: a triple made twice is stored once
+
+    def add(subject: ox.NamedNode | ox.BlankNode, predicate: URIRef, obj: _Object) -> None:
+        made[ox.Triple(subject, _iri(predicate), obj)] = None
+
+    made.update(dict.fromkeys(ox_triples(ontology)))
+    _declare_terms(add, {str(s) for s in ontology.subjects(RDF.type, None)})
+
+    run = _iri(RUN[version])
+    agent = ox.NamedNode(BASE + "software/leadgraph")
+    add(agent, RDF.type, _iri(PROV.SoftwareAgent))
+    add(agent, RDFS.label, _plain("leadgraph indexer"))
+    add(run, RDF.type, _iri(PROV.Activity))
+    add(run, RDFS.label, _plain(f"leadgraph index build {version}"))
+    add(run, PROV.wasAssociatedWith, agent)
+    add(run, PROV.startedAtTime, _typed(_iso(started), XSD.dateTime))
+    add(run, PROV.endedAtTime, _typed(_iso(ended or datetime.now(UTC)), XSD.dateTime))
+    add(run, LG.model, _plain(model))
 
     for d in documents:
-        node = URIRef(document_uri(d.id))
-        g.add((node, RDF.type, SCHEMA.CreativeWork))
-        g.add((node, RDF.type, PROV.Entity))
-        g.add((node, DCTERMS.identifier, Literal(d.id)))
-        g.add((node, DCTERMS.title, Literal(d.title)))
-        g.add((node, DCTERMS.type, Literal(d.kind)))
-        g.add((node, SCHEMA.text, Literal(d.text)))
+        node = ox.NamedNode(document_uri(d.id))
+        add(node, RDF.type, _iri(SCHEMA.CreativeWork))
+        add(node, RDF.type, _iri(PROV.Entity))
+        add(node, DCTERMS.identifier, _plain(d.id))
+        add(node, DCTERMS.title, _plain(d.title))
+        add(node, DCTERMS.type, _plain(d.kind))
+        add(node, SCHEMA.text, _plain(d.text))
         if d.date:
-            g.add((node, DCTERMS.date, Literal(d.date, datatype=XSD.date)))
+            add(node, DCTERMS.date, _typed(d.date, XSD.date))
         if d.source:
-            g.add((node, DCTERMS.source, Literal(d.source)))
-        g.add((run, PROV.used, node))
+            add(node, DCTERMS.source, _plain(d.source))
+        add(run, PROV.used, node)
 
     for p in passages:
-        node = URIRef(passage_uri(p.id))
-        g.add((node, RDF.type, LG.Passage))
-        g.add((node, DCTERMS.identifier, Literal(p.id)))
-        g.add((node, DCTERMS.isPartOf, URIRef(document_uri(p.document_id))))
-        g.add((node, LG.ordinal, Literal(p.ordinal)))
-        g.add((node, LG.start, Literal(p.start)))
-        g.add((node, LG.end, Literal(p.end)))
-        g.add((node, LG.tokenCount, Literal(p.token_count)))
-        g.add((node, SCHEMA.text, Literal(p.text)))
-        g.add((node, PROV.wasDerivedFrom, URIRef(document_uri(p.document_id))))
+        node = ox.NamedNode(passage_uri(p.id))
+        document = ox.NamedNode(document_uri(p.document_id))
+        add(node, RDF.type, _iri(LG.Passage))
+        add(node, DCTERMS.identifier, _plain(p.id))
+        add(node, DCTERMS.isPartOf, document)
+        add(node, LG.ordinal, _integer(p.ordinal))
+        add(node, LG.start, _integer(p.start))
+        add(node, LG.end, _integer(p.end))
+        add(node, LG.tokenCount, _integer(p.token_count))
+        add(node, SCHEMA.text, _plain(p.text))
+        add(node, PROV.wasDerivedFrom, document)
 
     for n, m in enumerate(mentions):
-        node = MENTION[str(n)]
-        concept = URIRef(m.concept_uri)
-        passage = URIRef(passage_uri(m.passage_id))
-        g.add((passage, DCTERMS.subject, concept))
-        g.add((node, RDF.type, LG.Mention))
-        g.add((node, LG.passage, passage))
-        g.add((node, LG.concept, concept))
-        g.add((node, LG.score, Literal(round(m.score, 4), datatype=XSD.decimal)))
-        g.add((node, LG.method, Literal(m.method)))
+        node = _iri(MENTION[str(n)])
+        concept = ox.NamedNode(m.concept_uri)
+        passage = ox.NamedNode(passage_uri(m.passage_id))
+        add(passage, DCTERMS.subject, concept)
+        add(node, RDF.type, _iri(LG.Mention))
+        add(node, LG.passage, passage)
+        add(node, LG.concept, concept)
+        add(node, LG.score, _decimal(m.score))
+        add(node, LG.method, _plain(m.method))
         if m.start is not None and m.end is not None:
-            g.add((node, LG.start, Literal(m.start)))
-            g.add((node, LG.end, Literal(m.end)))
+            add(node, LG.start, _integer(m.start))
+            add(node, LG.end, _integer(m.end))
         if m.surface is not None:
-            g.add((node, LG.surface, Literal(m.surface)))
-        g.add((node, PROV.wasGeneratedBy, run))
+            add(node, LG.surface, _plain(m.surface))
+        add(node, PROV.wasGeneratedBy, run)
 
-    for c in cooccurrences:
-        cooc = BNode()
-        g.add((cooc, RDF.type, LG.Cooccurrence))
-        g.add((cooc, LG.concept, URIRef(c.a)))
-        g.add((cooc, LG.concept, URIRef(c.b)))
-        g.add((cooc, LG["count"], Literal(c.count)))
-        g.add((cooc, LG.npmi, Literal(round(c.npmi, 4), datatype=XSD.decimal)))
-        g.add((cooc, PROV.wasGeneratedBy, run))
+    for n, c in enumerate(cooccurrences):
+        cooc = ox.BlankNode(f"cooc{n}")
+        add(cooc, RDF.type, _iri(LG.Cooccurrence))
+        add(cooc, LG.concept, ox.NamedNode(c.a))
+        add(cooc, LG.concept, ox.NamedNode(c.b))
+        add(cooc, LG["count"], _integer(c.count))
+        add(cooc, LG.npmi, _decimal(c.npmi))
+        add(cooc, PROV.wasGeneratedBy, run)
 
-    for e in evidence:
-        ev = BNode()
-        g.add((ev, RDF.type, LG.RelationEvidence))
-        g.add((ev, RDF.subject, URIRef(e.subject)))
-        g.add((ev, RDF.predicate, URIRef(e.predicate)))
-        g.add((ev, RDF.object, URIRef(e.object)))
-        g.add((ev, LG.passage, URIRef(passage_uri(e.passage_id))))
-        g.add((ev, LG.start, Literal(e.start)))
-        g.add((ev, LG.end, Literal(e.end)))
-        g.add((ev, LG.quote, Literal(e.quote)))
-        g.add((ev, LG.score, Literal(round(e.score, 4), datatype=XSD.decimal)))
-        g.add((ev, PROV.wasGeneratedBy, run))
+    for n, e in enumerate(evidence):
+        ev = ox.BlankNode(f"evidence{n}")
+        add(ev, RDF.type, _iri(LG.RelationEvidence))
+        add(ev, RDF.subject, ox.NamedNode(e.subject))
+        add(ev, RDF.predicate, ox.NamedNode(e.predicate))
+        add(ev, RDF.object, ox.NamedNode(e.object))
+        add(ev, LG.passage, ox.NamedNode(passage_uri(e.passage_id)))
+        add(ev, LG.start, _integer(e.start))
+        add(ev, LG.end, _integer(e.end))
+        add(ev, LG.quote, _plain(e.quote))
+        add(ev, LG.score, _decimal(e.score))
+        add(ev, PROV.wasGeneratedBy, run)
 
-    g.add((CANDIDATE_SCHEME, RDF.type, SKOS.ConceptScheme))
-    g.add((CANDIDATE_SCHEME, DCTERMS.title, Literal("Candidate concepts for review", lang="en")))
-    g.add((CANDIDATE_SCHEME, PROV.wasGeneratedBy, run))
+    scheme = _iri(CANDIDATE_SCHEME)
+    add(scheme, RDF.type, _iri(SKOS.ConceptScheme))
+    add(scheme, DCTERMS.title, ox.Literal("Candidate concepts for review", language="en"))
+    add(scheme, PROV.wasGeneratedBy, run)
     for cand in candidates:
-        node = URIRef(cand.uri)
-        g.add((node, RDF.type, SKOS.Concept))
-        g.add((node, RDF.type, LG.CandidateConcept))
-        g.add((node, SKOS.inScheme, CANDIDATE_SCHEME))
-        g.add((node, SKOS.prefLabel, Literal(cand.label, lang="en")))
-        g.add((node, LG.frequency, Literal(cand.frequency)))
-        g.add((node, LG.documentFrequency, Literal(cand.document_frequency)))
-        g.add((node, LG.score, Literal(round(cand.score, 4), datatype=XSD.decimal)))
+        node = ox.NamedNode(cand.uri)
+        add(node, RDF.type, _iri(SKOS.Concept))
+        add(node, RDF.type, _iri(LG.CandidateConcept))
+        add(node, SKOS.inScheme, scheme)
+        add(node, SKOS.prefLabel, ox.Literal(cand.label, language="en"))
+        add(node, LG.frequency, _integer(cand.frequency))
+        add(node, LG.documentFrequency, _integer(cand.document_frequency))
+        add(node, LG.score, _decimal(cand.score))
         for passage_id in cand.evidence:
-            g.add((node, LG.evidence, URIRef(passage_uri(passage_id))))
-        g.add((node, PROV.wasGeneratedBy, run))
-    return g
+            add(node, LG.evidence, ox.NamedNode(passage_uri(passage_id)))
+        add(node, PROV.wasGeneratedBy, run)
+    return IndexGraph(tuple(made), prefixes)
 
 
-def _declare_terms(g: Graph) -> None:
+_Object = ox.NamedNode | ox.BlankNode | ox.Literal
+_Adder = Callable[[ox.NamedNode | ox.BlankNode, URIRef, _Object], None]
+_INTEGER = ox.NamedNode(str(XSD.integer))
+_DECIMAL = ox.NamedNode(str(XSD.decimal))
+
+
+def _declare_terms(add: _Adder, typed: Iterable[str]) -> None:
+    """Class or annotation property, label and comment of each `lg:` term `_TERMS` describes,
+    unless the ontology already gives it a type (`typed`: IRIs with an rdf:type)."""
+    declared = set(typed)
     for name, comment in _TERMS.items():
         term = LG[name]
+        if str(term) in declared:
+            continue
         kind = OWL.Class if name[0].isupper() else OWL.AnnotationProperty
-        if (term, RDF.type, None) not in g:
-            g.add((term, RDF.type, kind))
-            g.add((term, RDFS.label, Literal(name)))
-            g.add((term, RDFS.comment, Literal(comment, lang="en")))
+        add(_iri(term), RDF.type, _iri(kind))
+        add(_iri(term), RDFS.label, _plain(name))
+        add(_iri(term), RDFS.comment, ox.Literal(comment, language="en"))
+
+
+@lru_cache(maxsize=256)  # the vocabulary's few dozen IRIs, made once each
+def _iri(uri: str) -> ox.NamedNode:
+    return ox.NamedNode(uri)
+
+
+def _plain(value: str) -> ox.Literal:
+    return ox.Literal(value)
+
+
+def _typed(lexical: str, datatype: URIRef) -> ox.Literal:
+    return ox.Literal(lexical, datatype=ox.NamedNode(str(datatype)))
+
+
+def _integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=_INTEGER)
+
+
+def _decimal(value: float) -> ox.Literal:
+    """`value` to four places, written as rdflib writes a float typed xsd:decimal."""
+    return ox.Literal(str(round(value, 4)), datatype=_DECIMAL)
 
 
 def _iso(moment: datetime) -> str:

@@ -2,8 +2,9 @@
 into an Oxigraph store, and Oxigraph's terms back as rdflib's.
 
 rdflib's own Turtle serialiser takes about as long as building the graph of a large corpus;
-Oxigraph writes the same triples about four times faster. The graph stays an rdflib `Graph`;
-only the bytes on disk go through Oxigraph, and any Turtle parser reads them. The service
+Oxigraph writes the same triples about four times faster. The build makes its graph as Oxigraph
+triples (`indexer.graph`) and writes them with `triples_turtle`; `turtle_bytes` does the same for
+an rdflib `Graph`. Any Turtle parser reads the bytes. The service
 answers SPARQL from an Oxigraph store of the same file (`app/services/sparql.py`), and builds
 its rdflib graph from that store rather than parsing the file a second time.
 """
@@ -11,6 +12,7 @@ its rdflib graph from that store rather than parsing the file a second time.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -24,29 +26,47 @@ _PREFIX_LINE = re.compile(r"@prefix\s+(?P<prefix>[^\s:]*):\s*<(?P<namespace>[^>]
 
 def turtle_bytes(graph: Graph) -> bytes:
     """`graph` as Turtle (UTF-8) with its bound prefixes, triples grouped by subject."""
-    triples = sorted(graph, key=_subject_order)
-    used = {_namespace(term) for triple in triples for term in triple if isinstance(term, URIRef)}
-    prefixes = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix and str(ns) in used}
+    prefixes = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix}
+    return triples_turtle(ox_triples(graph), prefixes)
+
+
+def ox_triples(graph: Graph) -> Iterator[ox.Triple]:
+    """The triples of `graph` in Oxigraph's terms, in the graph's order."""
+    for s, p, o in graph:
+        yield ox.Triple(to_ox(s), to_ox(p), to_ox(o))  # type: ignore[arg-type]
+
+
+def triples_turtle(triples: Iterable[ox.Triple], prefixes: Mapping[str, str]) -> bytes:
+    """`triples` as Turtle (UTF-8), grouped by subject, then predicate (ties keep their order),
+    declaring those of `prefixes` (prefix -> namespace) that some IRI of theirs falls in."""
+    ordered = sorted(triples, key=_subject_order)
+    iris = {
+        term.value
+        for triple in ordered
+        for term in (triple.subject, triple.predicate, triple.object)
+        if isinstance(term, ox.NamedNode)
+    }
+    used = {_namespace(iri) for iri in iris}
     data = ox.serialize(
-        (ox.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in triples),  # type: ignore[arg-type]
+        ordered,
         format=ox.RdfFormat.TURTLE,
-        prefixes=prefixes,
+        prefixes={prefix: ns for prefix, ns in prefixes.items() if ns in used},
     )
     assert data is not None  # no output given: the bytes are returned
     return data
 
 
-def _namespace(uri: URIRef) -> str:
-    """`uri` up to its last `#` or `/`: the namespace a prefix would stand for."""
-    text = str(uri)
-    return text[: max(text.rfind("#"), text.rfind("/")) + 1]
+def _namespace(iri: str) -> str:
+    """`iri` up to its last `#` or `/`: the namespace a prefix would stand for."""
+    return iri[: max(iri.rfind("#"), iri.rfind("/")) + 1]
 
 
-def _subject_order(triple: tuple[Node, Node, Node]) -> tuple[str, str]:
-    return (str(triple[0]), str(triple[1]))
+def _subject_order(triple: ox.Triple) -> tuple[str, str]:
+    # subjects are IRIs and blank nodes here: no triple terms (RDF 1.2) are written
+    return (triple.subject.value, triple.predicate.value)  # type: ignore[union-attr]
 
 
-def _ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):

@@ -3,9 +3,11 @@ atomic publication, and refusal of indexes that do not match."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
 from indexer import build as build_module
-from indexer.build import build_index
+from indexer.build import YOUNG_COLLECTION_EVERY, build_index
 from indexer.errors import CorpusError, IndexMismatch, IndexMissing
 from indexer.namespaces import LG, passage_uri
 from indexer.store import load_index, resolve_version
@@ -194,3 +196,20 @@ def test_rebuild_takes_no_vectors_from_a_corrupted_file(tmp_path: Path) -> None:
     second = build_index([CORPUS], root, embedder=HashingEmbedder())
     assert second.embedded == first.manifest.counts["passages"] and second.reused == 0
     assert np.isfinite(load_index(root).passage_vectors.vectors).all()
+
+
+def test_a_build_collects_garbage_rarely_and_restores_the_collector(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+
+    class Watching(HashingEmbedder):
+        def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+            seen.append(gc.get_threshold())
+            return super().encode(texts, show_progress=show_progress)
+
+    build_index([CORPUS], tmp_path / "index", embedder=Watching())
+    assert seen and all(t[0] == max(before[0], YOUNG_COLLECTION_EVERY) for t in seen)
+    assert gc.get_threshold() == before
+    with pytest.raises(CorpusError):
+        build_index([tmp_path / "missing"], tmp_path / "other", embedder=Watching())
+    assert gc.get_threshold() == before

@@ -110,3 +110,19 @@ def test_candidates_of_the_bundled_corpus_match_no_concept() -> None:
     top = [c.id for c in candidates[:10]]
     assert "operational-engine" in top
     assert "symbiotic-dance" in top
+
+
+def test_at_the_limit_a_tie_of_score_and_frequency_goes_to_the_first_label() -> None:
+    texts = ("Gamma delta. Alpha beta.", "Alpha beta, gamma delta.")
+    (only,) = mine_candidates(passages(*texts), CONCEPTS, limit=1)
+    assert only.label == "Alpha beta"  # "gamma delta" scores the same, as often
+    both = mine_candidates(passages(*texts), CONCEPTS, limit=2)
+    assert [c.label for c in both] == ["Alpha beta", "gamma delta"]
+    assert both[0].score == both[1].score == 1.0
+
+
+def test_the_label_is_the_commonest_surface_with_its_white_space_collapsed() -> None:
+    texts = ("Line  Managers lead.", "Line managers lead.", "Line\tmanagers lead.")
+    (top, *_) = mine_candidates(passages(*texts), CONCEPTS)
+    assert top.label == "Line managers lead"  # two of the three, once the tab is a space
+    assert top.frequency == 3
