@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import compare_txtai, graph_load, onnx_encode, scale, sparql_stores
+from bench import build_stages, compare_txtai, graph_load, onnx_encode, scale, sparql_stores
 from indexer.build import build_index
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
@@ -186,3 +186,26 @@ def test_compare_txtai_keeps_indexes_only_in_a_new_or_empty_folder(
         compare_txtai.main(["--keep", str(tmp_path / "new"), "--index", str(tmp_path)])
     assert "--keep goes with a full run" in capsys.readouterr().err
     assert (tmp_path / "earlier.txt").read_text() == "kept from before\n"
+
+
+def test_build_stages_times_a_rebuild_that_reuses_every_vector(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index([CORPUS], index, embedder=HashingEmbedder())
+    before = sorted(p.name for p in index.iterdir())
+    results = build_stages.run(index, CORPUS, HashingEmbedder(), repeat=2)
+    assert len(results["runs"]) == 2 and results["passages"] > 0
+    assert {"chunk", "embed", "link", "graph", "write", "total"} <= set(results["median_s"])
+    assert all(r["total"] >= r["link"] > 0 for r in results["runs"])
+    assert sorted(p.name for p in index.iterdir()) == before  # a copy was rebuilt, not the index
+
+    class Other(HashingEmbedder):
+        name = "another-model"
+
+    with pytest.raises(ValueError, match="passages were embedded"):
+        build_stages.run(index, CORPUS, Other(), repeat=1)
+
+
+def test_build_stages_refuses_a_folder_without_an_index(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_stages.main(["--index", str(tmp_path), "--corpus", str(CORPUS)])
+    assert exit_info.value.code == 2
