@@ -4,9 +4,9 @@ into an Oxigraph store, and Oxigraph's terms back as rdflib's.
 rdflib's own Turtle serialiser takes about as long as building the graph of a large corpus;
 Oxigraph writes the same triples about four times faster. The build makes its graph as Oxigraph
 triples (`indexer.graph`) and writes them with `triples_turtle`; `turtle_bytes` does the same for
-an rdflib `Graph`. Any Turtle parser reads the bytes. The service
-answers SPARQL from an Oxigraph store of the same file (`app/services/sparql.py`), and builds
-its rdflib graph from that store rather than parsing the file a second time.
+an rdflib `Graph`. Any Turtle parser reads the bytes. The service answers SPARQL from an
+Oxigraph store of the same file (`app/services/sparql.py`), and builds its rdflib graph from
+that store rather than parsing the file a second time.
 """
 
 from __future__ import annotations
