@@ -260,7 +260,7 @@ def _build(
 # none, and cycles are still collected.
 YOUNG_COLLECTION_EVERY = 50_000
 _collections_lock = threading.Lock()
-_collections_raised: list[tuple[int, int, int]] = []  # the thresholds before, while builds run
+_collections_before: list[tuple[int, int, int]] = []  # one entry per build running
 
 
 @contextmanager
@@ -268,18 +268,15 @@ def _rare_young_collections() -> Iterator[None]:
     """Collects the youngest generation every YOUNG_COLLECTION_EVERY allocations while any
     build of the process runs (the threshold is process-wide), then restores the thresholds."""
     with _collections_lock:
-        if not _collections_raised:
-            before = gc.get_threshold()
-            _collections_raised.append(before)
-            gc.set_threshold(max(before[0], YOUNG_COLLECTION_EVERY), *before[1:])
-        else:
-            _collections_raised.append(_collections_raised[0])
+        before = _collections_before[0] if _collections_before else gc.get_threshold()
+        _collections_before.append(before)
+        gc.set_threshold(max(before[0], YOUNG_COLLECTION_EVERY), *before[1:])
     try:
         yield
     finally:
         with _collections_lock:
-            before = _collections_raised.pop()
-            if not _collections_raised:
+            _collections_before.pop()
+            if not _collections_before:
                 gc.set_threshold(*before)
 
 
