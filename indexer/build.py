@@ -134,7 +134,12 @@ def _build(
     watch.lap("read")
 
     with build_lock(out):
-        passages = chunk_corpus(documents, embedder.count_tokens, max_tokens=max_tokens)
+        passages = chunk_corpus(
+            documents,
+            embedder.count_tokens,
+            max_tokens=max_tokens,
+            count_batch=embedder.count_tokens_batch,
+        )
         say(f"chunked into {len(passages)} passages")
         by_id = {d.id: d for d in documents}
         inputs = [passage_input(by_id[p.document_id], p) for p in passages]

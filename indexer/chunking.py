@@ -36,6 +36,8 @@ _HEADING_WORDS = 15
 _HEADING_CHARS = 120
 
 TokenCounter = Callable[[str], int]
+# the counts of many texts in one call (a Rust tokenizer spreads a batch over the cores)
+BatchCounter = Callable[[Sequence[str]], list[int]]
 
 
 # --- sentences ------------------------------------------------------------------------------
@@ -151,14 +153,16 @@ def chunk_document(
     *,
     max_tokens: int = 200,
     min_tokens: int = MIN_TOKENS,
+    count_batch: BatchCounter | None = None,
 ) -> list[Passage]:
     """Passages of `doc` in order, each within `max_tokens`, ids `f"{doc.id}:p{ordinal}"`.
+    `count_batch`, when given, counts as `count_tokens` does, many texts at a time.
 
     Together the passages hold every non-whitespace character of the text exactly once.
     """
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
-    count = _counter(count_tokens)
+    count = _counter(count_tokens, count_batch)
     text = doc.text
     units = _merge_small(
         _units(text, _blocks(text, count, max_tokens), count, max_tokens),
@@ -192,9 +196,10 @@ def chunk_corpus(
     *,
     max_tokens: int = 200,
     min_tokens: int = MIN_TOKENS,
+    count_batch: BatchCounter | None = None,
 ) -> list[Passage]:
-    """The passages of every document, in document order."""
-    count = _counter(count_tokens)
+    """The passages of every document, in document order (see `chunk_document`)."""
+    count = _counter(count_tokens, count_batch)
     return [
         passage
         for doc in documents
@@ -209,8 +214,9 @@ class _Counter:
 
     _CHECKS = 16
 
-    def __init__(self, count_tokens: TokenCounter) -> None:
+    def __init__(self, count_tokens: TokenCounter, count_batch: BatchCounter | None) -> None:
         self._count_tokens = count_tokens
+        self._count_batch = count_batch
         self._cache: dict[str, int] = {}
         self._agreed = 0  # sums that matched the exact count; -1 once one did not
 
@@ -219,6 +225,20 @@ class _Counter:
         if tokens is None:
             tokens = self._cache[text] = self._count_tokens(text)
         return tokens
+
+    def many(self, texts: Sequence[str]) -> list[int]:
+        """The counts of `texts`, those not yet cached counted in one batch."""
+        cache = self._cache
+        missing = list({text: None for text in texts if text not in cache})
+        if missing:
+            if self._count_batch is None:
+                counts = [self._count_tokens(text) for text in missing]
+            else:
+                counts = self._count_batch(missing)
+                if len(counts) != len(missing):
+                    raise ValueError(f"{len(counts)} token counts for {len(missing)} texts")
+            cache.update(zip(missing, counts, strict=True))
+        return [cache[text] for text in texts]
 
     def total(self, text: str, parts: int) -> int:
         """Tokens of `text`, whose parts (split at whitespace) count `parts` together."""
@@ -230,8 +250,10 @@ class _Counter:
         return tokens
 
 
-def _counter(count_tokens: TokenCounter) -> _Counter:
-    return count_tokens if isinstance(count_tokens, _Counter) else _Counter(count_tokens)
+def _counter(count_tokens: TokenCounter, count_batch: BatchCounter | None = None) -> _Counter:
+    if isinstance(count_tokens, _Counter):
+        return count_tokens
+    return _Counter(count_tokens, count_batch)
 
 
 def _blocks(text: str, count: _Counter, max_tokens: int) -> list[_Block]:
@@ -265,11 +287,16 @@ def _blocks(text: str, count: _Counter, max_tokens: int) -> list[_Block]:
         if end - start > 2 * max_tokens:  # a token rarely has fewer than 2 characters
             sentences = split_sentences(text, start, end)
             if len(sentences) > 1:
-                parts = [_Item(x.start, x.end, count(text[x.start : x.end])) for x in sentences]
+                parts = _items(text, sentences, count)
         tokens = count(text[start:end]) if parts is None else sum(x.tokens for x in parts)
         heading = _is_heading(text, start, end)
         blocks.append(_Block(start, end, tokens, heading, bool(blank), parts))
     return blocks
+
+
+def _items(text: str, spans: Sequence[Span], count: _Counter) -> list[_Item]:
+    counts = count.many([text[x.start : x.end] for x in spans])
+    return [_Item(x.start, x.end, tokens) for x, tokens in zip(spans, counts, strict=True)]
 
 
 def _is_heading(text: str, start: int, end: int) -> bool:
@@ -335,7 +362,7 @@ def _split_item(text: str, item: _Item, count: _Counter, max_tokens: int) -> lis
     if parts is None:
         sentences = split_sentences(text, item.start, item.end)
         if len(sentences) > 1:
-            parts = [_Item(x.start, x.end, count(text[x.start : x.end])) for x in sentences]
+            parts = _items(text, sentences, count)
     if parts is not None:
         return [piece for part in parts for piece in _split_item(text, part, count, max_tokens)]
     words = [(m.start(), m.end()) for m in _WORD.finditer(text, item.start, item.end)]

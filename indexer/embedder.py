@@ -35,6 +35,10 @@ class Embedder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        """`count_tokens` of each of `texts`, as fast as the tokenizer allows."""
+        ...
+
 
 def resolve_model(model: str) -> str:
     """The path or hub name sentence-transformers should load for `model`."""
@@ -115,16 +119,29 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, without the special tokens the model adds."""
-        if self._counter is None:
-            self._counter = _untruncated(self._model.tokenizer)
-        if self._counter is not False:
+        counter = self._rust_counter()
+        if counter is not None:
             # the Rust tokenizer itself: chunking counts every sentence of the corpus, and the
             # transformers wrapper costs about as much again per call (bench/compare_txtai.py)
-            return len(self._counter.encode(text, add_special_tokens=False).ids)
+            return len(counter.encode(text, add_special_tokens=False).ids)
         # counting may exceed the window on purpose (that is how chunking finds long texts);
         # verbose=False keeps the tokenizer from warning about it
         ids = self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         return len(ids)
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        """`count_tokens` of each of `texts`; the Rust tokenizer takes them in one call and
+        spreads them over the cores (about half the time of one call per text on two)."""
+        counter = self._rust_counter()
+        if counter is None:
+            return [self.count_tokens(text) for text in texts]
+        return [len(e.ids) for e in counter.encode_batch(list(texts), add_special_tokens=False)]
+
+    def _rust_counter(self) -> Any:
+        """The untruncated Rust tokenizer that counts (see `_untruncated`), or None."""
+        if self._counter is None:
+            self._counter = _untruncated(self._model.tokenizer)
+        return None if self._counter is False else self._counter
 
 
 def _untruncated(tokenizer: Any) -> Any:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
 from .embedder import Embedder, Vectors
 from .models import Concept, LinkMethod, Mention, Passage
-from .text import Token, label_key, stem, tokenize
+from .text import label_key, split_words, stem, tokenize, word_forms
 
 # Calibrated for all-MiniLM-L6-v2 on the bundled corpus (chunk_corpus with the model's token
 # counter, max_tokens=200: 34 passages) against tests/indexer/linking_gold.py (57 sentence/concept
@@ -159,6 +160,7 @@ class LexicalMatcher:
         self._max_words = max((len(key) for key in self._labels), default=0)
         # every leading part of a label key: a run of words that is none cannot grow into a label
         self._prefixes = frozenset(key[:n] for key in self._labels for n in range(1, len(key) + 1))
+        self._first_stems = frozenset(key[0] for key in self._labels)
         self._label_keys = frozenset(label_keys)
 
     @property
@@ -169,31 +171,42 @@ class LexicalMatcher:
     def find(self, text: str, offset: int = 0) -> list[LexicalMatch]:
         """Non-overlapping label occurrences in `text`, in text order; offsets are `offset` + local,
         so `text[m.start - offset:m.end - offset] == m.surface`."""
-        tokens = tokenize(text)
-        # (first token, tokens spanned, label words matched, label)
+        # the words of `text` at the odd places of `parts`, the gaps between them at the even
+        # ones (the words `tokenize` finds, without making a Token of each: this runs on every
+        # passage and sentence of a corpus, and most of their words begin no label)
+        parts = split_words(text)
+        forms = [word_forms(word) for word in parts[1::2]]
+        first_stems = self._first_stems
+        if first_stems.isdisjoint([word_stem for _, word_stem in forms]):
+            return []
+        # (first word, words spanned, label words matched, label)
         found: list[tuple[int, int, int, _Label]] = []
-        for i in range(len(tokens)):
-            words: list[Token] = []
+        for i, (_, first) in enumerate(forms):
+            if first not in first_stems:
+                continue
+            words: list[int] = []  # the words matched, articles inside the phrase skipped
             j = i
-            while j < len(tokens) and len(words) < self._max_words:
+            while j < len(forms) and len(words) < self._max_words:
                 if j > i:
-                    if not _JOINER.fullmatch(text, tokens[j - 1].end, tokens[j].start):
+                    if not _JOINER.fullmatch(parts[2 * j]):  # the gap before word j
                         break
-                    if tokens[j].norm in _ARTICLES:  # "leaders and the workforce"
+                    if forms[j][0] in _ARTICLES:  # "leaders and the workforce"
                         j += 1
                         continue
-                words.append(tokens[j])
-                key = tuple(t.stem for t in words)
+                words.append(j)
+                key = tuple(forms[w][1] for w in words)
                 if key not in self._prefixes:
                     break
                 entries = self._labels.get(key)
                 if entries is not None:
-                    label = _choose(entries, words)
+                    label = _choose(entries, tuple(forms[w][0] for w in words))
                     if label is not None:
                         found.append((i, j - i + 1, len(words), label))
                 j += 1
+        if not found:
+            return []
         found.sort(key=lambda f: (-f[2], f[0]))
-        taken = [False] * len(tokens)
+        taken = [False] * len(forms)
         chosen: list[tuple[int, int, _Label]] = []
         for i, n, _, label in found:
             if any(taken[i : i + n]):
@@ -201,9 +214,10 @@ class LexicalMatcher:
             taken[i : i + n] = [True] * n
             chosen.append((i, n, label))
         chosen.sort(key=lambda f: f[0])
+        ends = list(accumulate(map(len, parts)))  # word k spans ends[2k] to ends[2k + 1]
         matches = []
         for i, n, label in chosen:
-            start, end = tokens[i].start, tokens[i + n - 1].end
+            start, end = ends[2 * i], ends[2 * (i + n - 1) + 1]
             matches.append(
                 LexicalMatch(
                     label.concept_uri, offset + start, offset + end, text[start:end], label.score
@@ -221,9 +235,9 @@ def _without_inner_articles(words: tuple[str, ...]) -> tuple[str, ...]:
     return words[:1] + tuple(w for w in words[1:] if w not in _ARTICLES)
 
 
-def _choose(entries: tuple[_Label, ...], tokens: Sequence[Token]) -> _Label | None:
-    """The label an occurrence stands for, or None (see the rules of LexicalMatcher)."""
-    words = tuple(t.norm for t in tokens)
+def _choose(entries: tuple[_Label, ...], words: tuple[str, ...]) -> _Label | None:
+    """The label an occurrence of `words` (normalised) stands for, or None (see the rules of
+    LexicalMatcher)."""
     same = [e for e in entries if e.words == words]
     matching = [
         e for e in entries if (e.forms is None or (len(words) == 1 and words[0] in e.forms))

@@ -158,6 +158,9 @@ class OnnxEmbedder:
     def count_tokens(self, text: str) -> int:
         return self.torch.count_tokens(text)
 
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        return self.torch.count_tokens_batch(texts)
+
 
 def with_onnx(
     embedder: Embedder,

@@ -43,3 +43,6 @@ class HashingEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(tokenize(text)) + text.count(",") + text.count(".")
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        return [self.count_tokens(text) for text in texts]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import pytest
 
@@ -115,6 +116,33 @@ def test_bundled_passages_are_exact_complete_and_within_the_limit(
 def test_chunking_is_deterministic(bundled: dict[str, Document]) -> None:
     docs = list(bundled.values())
     assert chunk_corpus(docs, count_tokens) == chunk_corpus(docs, count_tokens)
+
+
+def test_a_batch_counter_counts_the_sentences_of_long_paragraphs(
+    bundled: dict[str, Document],
+) -> None:
+    docs = list(bundled.values())
+    batches: list[list[str]] = []
+
+    def count_batch(texts: Sequence[str]) -> list[int]:
+        batches.append(list(texts))
+        return [count_tokens(text) for text in texts]
+
+    assert chunk_corpus(docs, count_tokens, count_batch=count_batch) == chunk_corpus(
+        docs, count_tokens
+    )
+    # the sentences of each paragraph too long to count whole, each text counted once
+    assert any(len(batch) > 1 for batch in batches)
+    counted = [text for batch in batches for text in batch]
+    assert len(counted) == len(set(counted))
+
+
+def test_a_batch_counter_must_count_every_text() -> None:
+    doc = Document(
+        id="b", title="t", text=" ".join(f"Sentence number {i} is here." for i in range(60))
+    )
+    with pytest.raises(ValueError, match="token counts for"):
+        chunk_document(doc, count_tokens, max_tokens=50, count_batch=lambda texts: [1])
 
 
 def test_passages_follow_paragraphs(bundled: dict[str, Document]) -> None:
