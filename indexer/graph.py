@@ -127,7 +127,9 @@ def build_graph(
     def add(subject: ox.NamedNode | ox.BlankNode, predicate: URIRef, obj: _Object) -> None:
         made[ox.Triple(subject, _iri(predicate), obj)] = None
 
-    made.update(dict.fromkeys(ox_triples(ontology)))
+    # in a fixed order: an rdflib graph's order follows its terms' hashes, which differ from one
+    # process to the next, and with them the order of a subject's objects in the Turtle
+    made.update(dict.fromkeys(sorted(ox_triples(ontology), key=str)))
     _declare_terms(add, {str(s) for s in ontology.subjects(RDF.type, None)})
 
     run = _iri(RUN[version])

@@ -3,8 +3,10 @@ and the same Turtle from the same inputs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, XSD
@@ -91,6 +93,28 @@ def test_the_same_inputs_give_the_same_turtle() -> None:
     ontology = Graph()
     ontology.add((URIRef(TRUST), RDF.type, URIRef("http://www.w3.org/2004/02/skos/core#Concept")))
     assert _graph(ontology) == _graph(ontology)  # blank nodes are labelled by position
+
+
+def test_the_ontology_is_written_in_the_same_order_whatever_order_its_graph_gives() -> None:
+    # an rdflib graph iterates in an order that follows its terms' hashes, which change from one
+    # process to the next
+    class Iterating(Graph):
+        def __init__(self, triples: list[tuple[URIRef, URIRef, Literal | URIRef]]) -> None:
+            super().__init__()
+            self.order = triples
+            for triple in triples:
+                self.add(triple)
+
+        def __iter__(self) -> Iterator[Any]:
+            return iter(self.order)
+
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    triples: list[tuple[URIRef, URIRef, Literal | URIRef]] = [
+        (URIRef(TRUST), URIRef(skos + "altLabel"), Literal(label, lang="en"))
+        for label in ("reliance", "confidence", "faith", "credibility")
+    ]
+    triples.append((URIRef(TRUST), RDF.type, URIRef(skos + "Concept")))
+    assert _graph(Iterating(triples)) == _graph(Iterating(triples[::-1]))
 
 
 def test_terms_the_ontology_types_are_not_declared_again() -> None:
