@@ -205,7 +205,8 @@ def _builds(embedder: Any, documents: Sequence[Any], corpus: Path, root: Path) -
 
 class _Interleaved:
     """The build's embedder, timing a bare encode of each slice of the texts the build encodes
-    beside the build's own encode of that slice, the two in turn (bare first, then own first).
+    beside the build's own encode of that slice: bare first in one slice, the build's first in
+    the next.
 
     The machine's speed drifts by 10 % and more between encodes of the same texts a few minutes
     apart (docs/BENCHMARKS.md, 2026-12-01), as much as the build adds to its encode; side by
