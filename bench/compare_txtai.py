@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         txtai_folder = args.txtai_index
         if args.index is None:
             root = Path(scratch) / "index" if args.keep is None else args.keep / "leadgraph"
-            results |= _builds(embedder, documents, corpus, root)
+            results |= _builds(embedder, corpus, root)
             if args.keep is not None:
                 txtai_folder = args.keep / "txtai"
         else:
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return results
 
 
-def _builds(embedder: Any, documents: Sequence[Any], corpus: Path, root: Path) -> dict[str, Any]:
+def _builds(embedder: Any, corpus: Path, root: Path) -> dict[str, Any]:
     """leadgraph's build into `root`, with the bare encode of every text it encodes timed beside
     its own encode of them, slice by slice (`_Interleaved`); the build's time is its wall time
     less the bare encodes'."""
@@ -239,17 +240,12 @@ class _Interleaved:
             own_first = self.slices % 2 == 1
             if own_first:
                 out[rows] = self._own(part)
-            self._bare(part)
+            self.bare_s += _timed(partial(self._embedder.encode, part))
             if not own_first:
                 out[rows] = self._own(part)
             self.slices += 1
             self.texts += len(part)
         return out
-
-    def _bare(self, part: list[str]) -> None:
-        started = time.perf_counter()
-        self._embedder.encode(part)
-        self.bare_s += time.perf_counter() - started
 
     def _own(self, part: list[str]) -> Any:
         started = time.perf_counter()
