@@ -99,7 +99,10 @@ def index(
     """Build the index of PATHS (files or folders of .md, .txt or BEIR .jsonl; default: corpus).
 
     Only passages whose text changed since the published version are embedded again. The new
-    version is published atomically: an interrupted build leaves the previous one serving."""
+    version is published atomically: an interrupted build leaves the previous one serving.
+    An article's front matter `source:` (or `url:`, an http(s) address) is kept as its link to
+    the original; its file is recorded by its path inside the folder given, never an absolute
+    one."""
     _offline()
     from indexer.build import build_index
     from indexer.embedder import SentenceTransformerEmbedder
@@ -118,7 +121,6 @@ def index(
             max_tokens=max_tokens,
             progress=not quiet,
             report=say,
-            base=Path.cwd(),
         )
     except LeadgraphError as exc:
         _fail(exc)
@@ -365,7 +367,6 @@ def serve(
                 settings.index,
                 embedder=embedder,
                 report=log.info,
-                base=Path.cwd(),
             )
             log.info("index %s built in %.1f s", result.manifest.version, result.seconds)
     except LeadgraphError as exc:

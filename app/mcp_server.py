@@ -61,7 +61,9 @@ mention a concept)
 definition, relations and evidence, or related_concepts for its neighbourhood
 - counting or listing over the graph itself: sparql_select (read-only SELECT/ASK)
 Concept ids are short ids such as "BridgeRole". Quotes come with document ids and character \
-offsets: document.text[start:end] is the quote. Nothing outside this corpus is known here."""
+offsets: document.text[start:end] is the quote; `source` names the original article (an http \
+or https address to link when you cite it; null when unknown). Nothing outside this corpus is \
+known here."""
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -165,10 +167,11 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
     ) -> SearchResponse:
         """Find passages of the corpus for a query, best first. Use it to read or quote what the
         articles say on a topic; for a direct answer to a question use answer_question instead.
-        Returns per hit: passage_id, document_id, document_title, the passage text, a score
-        (hybrid: 0..1), start/end offsets of the passage in its document and the concepts it
-        mentions; plus the concepts recognised in the query. Passages are about 100-200 words;
-        k is at most the server's limit."""
+        Returns per hit: passage_id, document_id, document_title, source (the original
+        article's address, or null), the passage text, a score (hybrid: 0..1), start/end
+        offsets of the passage in its document and the concepts it mentions; plus the concepts
+        recognised in the query. Passages are about 100-200 words; k is at most the server's
+        limit."""
         with _as_tool_errors(concept_not_found="concept", document_not_found="document"):
             service = get_services().search
             service.check_text(query, "query")

@@ -18,6 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 # characters (indexer.corpus.DOCUMENT_ID), concept and candidate ids are shorter
 MAX_ID_CHARS = 128
 
+SOURCE_FIELD = (
+    "where the document comes from, as its front matter says: the address of the original "
+    "article (an absolute http or https URL), or another reference such as a file name; null "
+    "when it says nothing. Never a path on the server"
+)
+
 
 class ConceptRef(BaseModel):
     """A concept as a link target: enough to label it and to fetch it."""
@@ -250,6 +256,7 @@ class SearchHit(BaseModel):
     passage_id: str
     document_id: str
     document_title: str
+    source: str | None = Field(description=SOURCE_FIELD)
     text: str
     score: float = Field(description="hybrid: fused score in 0..1; dense: cosine; lexical: BM25")
     start: int
@@ -315,6 +322,7 @@ class AskRequest(BaseModel):
 class Citation(BaseModel):
     document_id: str
     passage_id: str
+    source: str | None = Field(description=SOURCE_FIELD)
     quote: str = Field(description="exactly the document text at start:end")
     start: int
     end: int
@@ -346,6 +354,7 @@ class AskResponse(BaseModel):
                         {
                             "document_id": "organizational-leadership-and-management",
                             "passage_id": "organizational-leadership-and-management:p3",
+                            "source": "https://example.org/articles/leadership-and-management",
                             "quote": "In essence, managers provide the bridge between leaders "
                             "and the rest of the workforce.",
                             "start": 1776,
@@ -374,6 +383,7 @@ class DocumentSummary(BaseModel):
     title: str
     kind: str
     date: str | None
+    source: str | None = Field(description=SOURCE_FIELD)
     passage_count: int
 
 
@@ -391,6 +401,7 @@ class DocumentList(BaseModel):
                             "title": "The Synergy of Success: Unveiling the Connection ...",
                             "kind": "article",
                             "date": None,
+                            "source": "https://example.org/articles/synergy-of-success",
                             "passage_count": 14,
                         }
                     ],
@@ -414,7 +425,7 @@ class DocumentDetail(BaseModel):
     title: str
     kind: str
     date: str | None
-    source: str
+    source: str | None = Field(description=SOURCE_FIELD)
     text: str
     passages: list[PassageOut]
     mentions: list[SpanOut] = Field(description="concept labels in the text, in text order")
@@ -427,7 +438,7 @@ class DocumentDetail(BaseModel):
                     "title": "The Synergy of Success",
                     "kind": "article",
                     "date": None,
-                    "source": "corpus/synergy-of-success.md",
+                    "source": "https://example.org/articles/synergy-of-success",
                     "text": "The realms of leadership and management ...",
                     "passages": [
                         {
@@ -488,6 +499,7 @@ class SourceCitation(BaseModel):
 
     document_id: str
     passage_id: str
+    source: str | None = Field(description=SOURCE_FIELD)
     quote: str
     start: int
     end: int
@@ -537,6 +549,7 @@ class ContextResponse(BaseModel):
                             "citation": {
                                 "document_id": "organizational-leadership-and-management",
                                 "passage_id": "organizational-leadership-and-management:p3",
+                                "source": "https://example.org/articles/leadership-and-management",
                                 "quote": "There is also an important workforce connection ...",
                                 "start": 1710,
                                 "end": 2120,

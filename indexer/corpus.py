@@ -3,6 +3,10 @@ BEIR-style JSON Lines corpora.
 
 Every problem is a `CorpusError` naming the file and, where it applies, the line, so that a bad
 article in a folder of hundreds is found at once.
+
+A document keeps where the article comes from (`source`: the front matter's `source:` or `url:`,
+a BEIR record's `url`/`source`) apart from where this machine keeps its file (`path`, relative to
+the corpus folder): the first is shown to users and linked; the second never leaves the index.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast, get_args
+from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 import yaml
 
 from .errors import CorpusError
@@ -31,6 +37,16 @@ _BOM = "\ufeff"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SLUG_JUNK = re.compile(r"[^a-z0-9._-]+")
 
+WEB_SCHEMES = frozenset({"http", "https"})
+# What a reader takes for an address: a scheme and //, a scheme a browser acts on, "www.", or a
+# domain name and a path. Anything else ("003_569b.txt", "HBR, May 2019", "doi:10.1/x") is a
+# free-text reference, kept as written.
+_ADDRESS_LIKE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://|//|www\.|(?:https?|ftp|file|mailto|javascript|data|vbscript):"
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)",
+    re.IGNORECASE,
+)
+
 
 class _FrontMatterLoader(yaml.SafeLoader):
     """Safe YAML without implicit timestamps, so dates reach validation as written."""
@@ -45,15 +61,23 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
 def read_corpus(paths: Sequence[Path], *, base: Path | None = None) -> list[Document]:
     """The documents of every file and folder in `paths`, in order (folders recursively, sorted).
 
+    `Document.path` is the file's POSIX path relative to `base` when the file lies under it,
+    else relative to the folder of `paths` it was found in, else (a file named on its own) its
+    file name: never absolute, so an index neither depends on nor tells where the corpus lives.
+    `Document.source` is the front matter's `source` or `url` (a BEIR record's), checked by
+    `source_problem`.
+
     Raises `CorpusError` for a missing path, an unsupported file named explicitly, a malformed
     file, or a document id used twice anywhere in the inputs.
     """
     documents: list[Document] = []
     first_seen: dict[str, tuple[str, int]] = {}
     for path in paths:
-        for file in _files(Path(path)):
-            source = _display(file, base)
-            for document, id_line in _read_file(file, source):
+        path = Path(path)
+        folder = path if path.is_dir() else None
+        for file in _files(path):
+            location = _location(file, folder, base)
+            for document, id_line in _read_file(file, location):
                 if document.id in first_seen:
                     where, line = first_seen[document.id]
                     raise CorpusError(
@@ -61,19 +85,53 @@ def read_corpus(paths: Sequence[Path], *, base: Path | None = None) -> list[Docu
                         f"duplicate document id {document.id!r} (first in {where}:{line})",
                         id_line,
                     )
-                first_seen[document.id] = (source, id_line)
+                first_seen[document.id] = (location, id_line)
                 documents.append(document)
     return documents
 
 
 def corpus_fingerprint(documents: Sequence[Document]) -> str:
-    """sha256 hex over ids, metadata and texts in order; independent of where the files live."""
+    """sha256 hex over ids, metadata (source included) and texts in order; independent of where
+    the files live."""
     digest = hashlib.sha256()
     for d in documents:
-        record = [d.id, d.title, d.kind, d.date, d.text]
+        record = [d.id, d.title, d.kind, d.date, d.source, d.text]
         digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def web_url_problem(value: str) -> str | None:
+    """Why `value` is not an absolute http(s) URL without credentials that is also a valid IRI
+    (so it can be an RDF node and a link); None when it is one."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        return f"it does not parse as a URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme not in WEB_SCHEMES:
+        if not scheme:
+            return "write the address in full, starting with https:// or http://"
+        return f"only http and https addresses are kept, not {scheme}:"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.username is not None or parts.password is not None:
+        return "it holds a user name or password; leave them out"
+    try:
+        ox.NamedNode(value)
+    except ValueError as exc:
+        return f"not a valid IRI: {exc}"
+    return None
+
+
+def source_problem(value: str, *, url: bool = False) -> str | None:
+    """Why `value` cannot be a document's source; None when it can. Any text can, but one that
+    looks like an address must be an absolute http(s) URL (`web_url_problem`); with `url`, it
+    must be one in any case."""
+    if not (url or _ADDRESS_LIKE.match(value)):
+        return None
+    return web_url_problem(value)
 
 
 def slugify(name: str) -> str:
@@ -110,13 +168,15 @@ def _files(path: Path) -> Iterator[Path]:
         raise CorpusError(path, "no such file or folder")
 
 
-def _display(file: Path, base: Path | None) -> str:
+def _location(file: Path, folder: Path | None, base: Path | None) -> str:
     if base is not None:
         try:
             return file.resolve().relative_to(base.resolve()).as_posix()
         except ValueError:
             pass
-    return str(file)
+    if folder is not None:
+        return file.relative_to(folder).as_posix()  # folder.rglob's paths lie under it
+    return file.name
 
 
 def _decode(file: Path) -> str:
@@ -135,17 +195,17 @@ def _decode(file: Path) -> str:
         ) from exc
 
 
-def _read_file(file: Path, source: str) -> list[tuple[Document, int]]:
+def _read_file(file: Path, location: str) -> list[tuple[Document, int]]:
     text = _decode(file)
     if file.suffix.lower() in JSONL_SUFFIXES:
-        return _read_jsonl(file, source, text)
-    return [_read_text(file, source, text)]
+        return _read_jsonl(file, location, text)
+    return [_read_text(file, location, text)]
 
 
 # --- .md / .txt ----------------------------------------------------------------------------
 
 
-def _read_text(file: Path, source: str, text: str) -> tuple[Document, int]:
+def _read_text(file: Path, location: str, text: str) -> tuple[Document, int]:
     """One article and the line its id comes from."""
     if not text.strip():
         raise CorpusError(file, "empty file", 1)
@@ -211,7 +271,8 @@ def _read_text(file: Path, source: str, text: str) -> tuple[Document, int]:
         text=body,
         kind=cast(DocumentKind, kind),
         date=date,
-        source=source,
+        source=_front_matter_source(file, meta, line_of),
+        path=location,
         line=body_line,
     )
     return document, id_line
@@ -242,6 +303,36 @@ def _front_matter(file: Path, text: str) -> tuple[dict[str, Any], list[str], str
         )
     body_start = sum(len(line) + 1 for line in lines[: closing + 1])
     return meta, meta_lines, text[body_start:], closing + 2
+
+
+def _front_matter_source(
+    file: Path, meta: dict[str, Any], line_of: Callable[[str], int]
+) -> str | None:
+    """The `source` or `url` of the front matter (the same one when both are given)."""
+    given: list[tuple[str, str, int]] = []
+    for key in ("source", "url"):
+        if key not in meta:
+            continue
+        value, line = meta[key], line_of(key)
+        if not isinstance(value, str) or not value.strip():
+            kind = "" if value is None or isinstance(value, str) else f", not {_type(value)}"
+            raise CorpusError(
+                file, f"{key} must be a non-empty string{kind} (or leave the key out)", line
+            )
+        value = value.strip()
+        problem = source_problem(value, url=key == "url")
+        if problem is not None:
+            raise CorpusError(file, f"invalid {key} {value[:200]!r}: {problem}", line)
+        given.append((key, value, line))
+    if len(given) == 2 and given[0][1] != given[1][1]:
+        (_, source, source_line), (_, url, url_line) = given
+        raise CorpusError(
+            file,
+            f"source {source[:200]!r} (line {source_line}) and url {url[:200]!r} "
+            f"(line {url_line}) differ: keep one",
+            max(source_line, url_line),
+        )
+    return given[0][1] if given else None
 
 
 def _first_line(body: str, *, markdown: bool) -> str:
@@ -275,7 +366,7 @@ def _type(value: object) -> str:
 # --- .jsonl (BEIR) -------------------------------------------------------------------------
 
 
-def _read_jsonl(file: Path, source: str, text: str) -> list[tuple[Document, int]]:
+def _read_jsonl(file: Path, location: str, text: str) -> list[tuple[Document, int]]:
     out: list[tuple[Document, int]] = []
     loads = json.loads
     for number, line in enumerate(text.split("\n"), start=1):
@@ -311,9 +402,46 @@ def _read_jsonl(file: Path, source: str, text: str) -> list[tuple[Document, int]
             raise CorpusError(file, "'title' must be a string", number)
         if not body.strip() and not title.strip():
             raise CorpusError(file, f"document {doc_id!r} has no text", number)
-        out.append(
-            (Document(id=doc_id, title=title, text=body, source=source, line=number), number)
+        document = Document(
+            id=doc_id,
+            title=title,
+            text=body,
+            source=_record_source(file, record, number),
+            path=location,
+            line=number,
         )
+        out.append((document, number))
     if not out:
         raise CorpusError(file, "empty file", 1)
     return out
+
+
+def _record_source(file: Path, record: dict[str, Any], number: int) -> str | None:
+    """The `url` or `source` of a BEIR record, at its top level or in its `metadata`."""
+    holders: list[tuple[str, Any]] = [("", record)]
+    metadata = record.get("metadata")
+    if isinstance(metadata, dict):
+        holders.append(("metadata.", metadata))
+    found: list[tuple[str, str]] = []
+    for prefix, holder in holders:
+        for key in ("url", "source"):
+            value = holder.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue  # BEIR exports write "" or null for a record without one
+            name = prefix + key
+            if not isinstance(value, str):
+                raise CorpusError(file, f"'{name}' must be a string, not {_type(value)}", number)
+            value = value.strip()
+            problem = source_problem(value, url=key == "url")
+            if problem is not None:
+                raise CorpusError(file, f"invalid '{name}' {value[:200]!r}: {problem}", number)
+            found.append((name, value))
+    for name, value in found[1:]:
+        if value != found[0][1]:
+            raise CorpusError(
+                file,
+                f"'{found[0][0]}' and '{name}' differ: {found[0][1][:200]!r}, "
+                f"{value[:200]!r}; keep one",
+                number,
+            )
+    return found[0][1] if found else None

@@ -4,7 +4,9 @@ Vocabularies: SKOS for concepts, Dublin Core terms and schema.org for documents,
 provenance, RDF reification (rdf:subject/predicate/object) for relation evidence, and a few
 `lg:` terms of our own (declared here with labels) for mentions, offsets and scores.
 
-    doc:<id>          a schema:CreativeWork ; dcterms:title ; dcterms:date ; schema:text
+    doc:<id>          a schema:CreativeWork ; dcterms:title ; dcterms:date ; schema:text ;
+                      dcterms:source <url> ; schema:url <url>  (an http(s) source: the original)
+                      dcterms:source "reference"              (any other source, as written)
     passage:<id>      a lg:Passage ; dcterms:isPartOf doc ; lg:start ; lg:end ; schema:text ;
                       dcterms:subject <concept>              (one per linked concept)
     mention:<n>       a lg:Mention ; lg:passage ; lg:concept ; lg:score ; lg:method ; lg:start ...
@@ -32,6 +34,7 @@ import pyoxigraph as ox
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV
 
+from .corpus import web_url_problem
 from .models import Candidate, Cooccurrence, Document, Mention, Passage, RelationEvidence
 from .namespaces import (
     BASE,
@@ -153,8 +156,15 @@ def build_graph(
         add(node, SCHEMA.text, _plain(d.text))
         if d.date:
             add(node, DCTERMS.date, _typed(d.date, XSD.date))
-        if d.source:
-            add(node, DCTERMS.source, _plain(d.source))
+        # the article's own address or reference; never the file it was read from, which
+        # says where the server keeps its corpus and nothing about the article
+        if d.source is not None:
+            if web_url_problem(d.source) is None:
+                original = ox.NamedNode(d.source)
+                add(node, DCTERMS.source, original)
+                add(node, SCHEMA.url, original)
+            else:
+                add(node, DCTERMS.source, _plain(d.source))
         add(run, PROV.used, node)
 
     for p in passages:

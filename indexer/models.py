@@ -20,8 +20,13 @@ class Document:
     text: str  # body text, unchanged from the source
     kind: DocumentKind = "article"
     date: str | None = None  # ISO 8601 date where the source gives one
-    source: str = ""  # path of the file it was read from (relative where possible)
-    line: int = 1  # first line of the body in `source` (for error messages)
+    # where the article comes from, as its front matter (or BEIR record) says: an absolute
+    # http(s) URL, or another reference such as a file name; None when it says nothing
+    source: str | None = None
+    # the file it was read from, POSIX, relative to the corpus folder (indexer.corpus); never
+    # absolute, so that no index, graph or answer reveals where the server keeps its files
+    path: str = ""
+    line: int = 1  # first line of the body in `path` (a record's line in a .jsonl file)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,10 @@ from .vectors import Rows, VectorIndex
 
 CURRENT = "current"
 MANIFEST = "manifest.json"
+# Formats whose manifest fields and vector files (*.keys.json, *.npy) this one reads as they are:
+# the first rebuild after an upgrade reuses their vectors and build settings, embedding nothing
+# whose text did not change. (Format 2 changed only the document records.)
+REUSABLE_FORMATS = frozenset({1, FORMAT_VERSION})
 
 
 class Manifest(BaseModel):
@@ -313,7 +317,9 @@ def resolve_version(root: Path) -> Path:
     raise IndexMissing(f"no index at {root}: run `leadgraph index corpus --out {root}`")
 
 
-def read_manifest(version_dir: Path) -> Manifest:
+def read_manifest(version_dir: Path, *, formats: Container[int] = (FORMAT_VERSION,)) -> Manifest:
+    """The manifest of `version_dir`; IndexMismatch, saying what to run, for an unreadable one or
+    one of a format not in `formats` (by default only this leadgraph's)."""
     path = version_dir / MANIFEST
     try:
         manifest = Manifest.model_validate_json(path.read_bytes())
@@ -322,7 +328,7 @@ def read_manifest(version_dir: Path) -> Manifest:
             f"{path}: unreadable manifest ({exc.__class__.__name__}); "
             f"rebuild with `leadgraph index corpus --out {version_dir.parent}`"
         ) from exc
-    if manifest.format_version != FORMAT_VERSION:
+    if manifest.format_version not in formats:
         raise IndexMismatch(
             f"{path}: index format {manifest.format_version}, this leadgraph reads "
             f"{FORMAT_VERSION}; rebuild with `leadgraph index corpus --out {version_dir.parent}`"
@@ -391,13 +397,18 @@ def load_index(root: Path, *, model: str | None = None, verify: bool = True) -> 
     return index
 
 
+def text_key(text: str) -> str:
+    """The key of an embedded text's vector: the sha256 of exactly the text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def cached_vectors(root: Path, model: str, *, kind: str = "passages") -> dict[str, Vectors]:
     """Vectors of the published version keyed by the hash of the text embedded, when it used
-    `model`; empty when there is no usable previous version. `kind` is "passages" or
-    "sentences". Lets a rebuild re-embed only what changed."""
+    `model`; empty when there is no usable previous version. `kind` is "passages",
+    "sentences" or "facets". Lets a rebuild re-embed only what changed."""
     try:
         folder = resolve_version(root)
-        manifest = read_manifest(folder)
+        manifest = read_manifest(folder, formats=REUSABLE_FORMATS)
         if manifest.model != model:
             return {}
         # a corrupted file must not pass its vectors on to the next version

@@ -56,6 +56,9 @@ def test_index_builds_and_prints_counts_and_time(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "3 documents" in result.stdout and "passages" in result.stdout
     assert "published" in result.stdout
+    records = (out / "current" / "documents.jsonl").read_text(encoding="utf-8")
+    assert '"path": "synergy-of-success.md"' in records  # inside the folder given, not absolute
+    assert str(CORPUS) not in records
     check = _run("validate", "--index", str(out))
     assert check.returncode == 0, check.stderr
     assert "match their checksums" in check.stdout

@@ -68,6 +68,7 @@ def test_add_copies_the_article_into_the_corpus_and_publishes_it(site: Path) -> 
     assert (site / "corpus" / "servant-leadership.md").read_text(encoding="utf-8") == ARTICLE
     index = load_index(site / "index")
     assert "servant-leadership" in index.documents and index.path != before
+    assert index.documents["servant-leadership"].path == "servant-leadership.md"
 
     again = run(site, "add", str(article))
     assert again.exit_code == 0, again.output

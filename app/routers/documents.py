@@ -32,7 +32,12 @@ def list_documents(resources: ResourcesDep) -> DocumentList:
         counts[p.document_id] = counts.get(p.document_id, 0) + 1
     items = [
         DocumentSummary(
-            id=d.id, title=d.title, kind=d.kind, date=d.date, passage_count=counts.get(d.id, 0)
+            id=d.id,
+            title=d.title,
+            kind=d.kind,
+            date=d.date,
+            source=d.source,
+            passage_count=counts.get(d.id, 0),
         )
         for d in sorted(index.documents.values(), key=lambda d: (d.title.casefold(), d.id))
     ]

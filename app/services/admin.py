@@ -37,7 +37,13 @@ from indexer.embedder import Embedder
 from indexer.errors import CorpusError, IndexError_, LeadgraphError
 from indexer.models import Document
 from indexer.ontology import DEFAULT_ONTOLOGY
-from indexer.store import fsync_dir, read_manifest, resolve_version, write_synced
+from indexer.store import (
+    REUSABLE_FORMATS,
+    fsync_dir,
+    read_manifest,
+    resolve_version,
+    write_synced,
+)
 
 from ..config import Settings
 from ..errors import BadRequest, Conflict, IndexNotReady, NotFound, Unprocessable
@@ -69,7 +75,7 @@ def update_lock(index_root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Conflict(
-                f"another update of {index_root} is running; retry when it has finished",
+                "another update of this index is running; retry when it has finished",
                 code="update_in_progress",
             ) from None
         try:
@@ -79,7 +85,11 @@ def update_lock(index_root: Path) -> Iterator[None]:
 
 
 class CorpusEditor:
-    """Updates of the corpus folder `corpus` and of the index under `index`."""
+    """Updates of the corpus folder `corpus` and of the index under `index`.
+
+    Its errors go to HTTP clients as well as to the CLI, so they name files relative to the
+    corpus folder and the index folder by its name (`_public`), never by an absolute path.
+    """
 
     def __init__(
         self,
@@ -88,7 +98,7 @@ class CorpusEditor:
         index: Path,
         embedder: Embedder,
         ontology: Path = DEFAULT_ONTOLOGY,
-        base: Path | None = None,
+        base: Path | None = None,  # Document.path relative to it (default: the corpus folder)
         after_publish: Callable[[], object] | None = None,
         report: Reporter | None = None,
     ) -> None:
@@ -96,7 +106,7 @@ class CorpusEditor:
         self.index = index
         self.embedder = embedder
         self.ontology = ontology
-        self.base = base if base is not None else Path.cwd()
+        self.base = base
         # runs under the update lock once a version is published (the app loads it there, so
         # two updates can never swap their versions in the wrong order)
         self.after_publish = after_publish
@@ -138,18 +148,19 @@ class CorpusEditor:
                 self._validate(staged, document_id)
                 holders = self._holders()
                 holder = holders.get(document_id)
-                if holder is not None and Path(holder.source).suffix.lower() not in TEXT_SUFFIXES:
+                held = None if holder is None else self._file_of(holder)
+                if holder is not None and Path(holder.path).suffix.lower() not in TEXT_SUFFIXES:
                     raise _in_jsonl(holder)
                 target = self.corpus / f"{document_id}.md"
                 backup = _Backup(staging)
                 backup.save(target)
-                if holder is not None and Path(holder.source) != target:
-                    backup.save(Path(holder.source))  # the id moves to <id>.md
+                if held is not None and held != target:
+                    backup.save(held)  # the id moves to <id>.md
                 os.replace(staged, target)
                 fsync_dir(self.corpus)
-                if holder is not None and Path(holder.source) != target:
-                    Path(holder.source).unlink()
-                    fsync_dir(Path(holder.source).parent)
+                if held is not None and held != target:
+                    held.unlink()
+                    fsync_dir(held.parent)
                 previous, report = self._rebuild(backup)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -167,15 +178,15 @@ class CorpusEditor:
             holder = holders.get(document_id)
             if holder is None:
                 raise NotFound(
-                    f"no document {document_id!r} in the corpus folder {self.corpus}",
+                    f"no document {document_id!r} in the corpus folder",
                     code="document_not_found",
                 )
-            path = Path(holder.source)
+            path = self._file_of(holder)
             if path.suffix.lower() not in TEXT_SUFFIXES:
                 raise _in_jsonl(holder)
             if len(holders) == 1:
                 raise Conflict(
-                    f"{document_id!r} is the last document of {self.corpus}; an index needs one",
+                    f"{document_id!r} is the last document of the corpus; an index needs one",
                     code="corpus_conflict",
                 )
             staging = self._staging()
@@ -202,8 +213,8 @@ class CorpusEditor:
         """Refuses a corpus that is not a folder; removes what a killed update left in it."""
         if not self.corpus.is_dir():
             raise Conflict(
-                f"the corpus {self.corpus} is not a folder; updates write articles into the "
-                "corpus folder the index is built from (--corpus, LEADGRAPH_CORPUS)",
+                f"the corpus {self.corpus.name!r} is not a folder; updates write articles into "
+                "the corpus folder the index is built from (--corpus, LEADGRAPH_CORPUS)",
                 code="corpus_conflict",
             )
         # the caller holds the update lock, so no live update is using these
@@ -239,15 +250,38 @@ class CorpusEditor:
         )
 
     def _holders(self) -> dict[str, Document]:
-        """Every document of the corpus folder by id; `source` is the path of its file."""
+        """Every document of the corpus folder by id; `path` is its file's, relative to the
+        folder (`_file_of`)."""
         try:
             return {d.id: d for d in read_corpus([self.corpus])}
         except CorpusError as exc:
             if exc.path == str(self.corpus) and exc.line is None:
                 return {}  # a folder without articles yet
             raise Conflict(
-                f"the corpus has a problem to fix first: {exc}", code="corpus_conflict"
+                f"the corpus has a problem to fix first: {self._public(exc)}",
+                code="corpus_conflict",
             ) from None
+
+    def _file_of(self, holder: Document) -> Path:
+        return self.corpus / holder.path  # read by _holders: relative to the corpus folder
+
+    def _public(self, exc: LeadgraphError) -> str:
+        """The message of `exc` with the corpus, index and ontology named relative to their
+        folders (a corpus file as `a/b.md`, an index file as `index/v…/manifest.json`)."""
+        if isinstance(exc, CorpusError):
+            where = _relative(Path(exc.path), self.corpus) or Path(exc.path).name
+            return f"{where}:{exc.line}: {exc.message}" if exc.line else f"{where}: {exc.message}"
+        text = str(exc)
+        roots = [(self.corpus, self.corpus.name), (self.index, self.index.name)]
+        roots.append((self.ontology, self.ontology.name))
+        forms = sorted(
+            {(str(form), name) for root, name in roots for form in (root, root.resolve())},
+            key=lambda pair: -len(pair[0]),  # a root inside another is replaced first
+        )
+        for form, name in forms:
+            if form not in (".", ""):
+                text = text.replace(form, name)
+        return text
 
     def _rebuild(self, backup: _Backup | None) -> tuple[str | None, BuildReport]:
         """Builds and publishes; on failure restores `backup` and raises an ApiError."""
@@ -267,12 +301,15 @@ class CorpusEditor:
                 backup.restore()
             if isinstance(exc, CorpusError):
                 raise Conflict(
-                    f"the corpus does not build, nothing changed: {exc}", code="corpus_conflict"
+                    f"the corpus does not build, nothing changed: {self._public(exc)}",
+                    code="corpus_conflict",
                 ) from None
             if isinstance(exc, IndexError_):  # the build lock: `leadgraph index` is writing
-                raise Conflict(str(exc), code="update_in_progress") from None
+                raise Conflict(self._public(exc), code="update_in_progress") from None
             if isinstance(exc, LeadgraphError):
-                raise IndexNotReady(f"rebuild failed, nothing changed: {exc}") from exc
+                raise IndexNotReady(
+                    f"rebuild failed, nothing changed: {self._public(exc)}"
+                ) from exc
             raise
         log.info(
             "published index %s: %s; embedded %d passages, reused %d, in %.1f s",
@@ -290,7 +327,7 @@ class CorpusEditor:
         """The published version and the build options to keep from it (passage size, linking
         threshold), so that an update changes the corpus and nothing else."""
         try:
-            manifest = read_manifest(resolve_version(self.index))
+            manifest = read_manifest(resolve_version(self.index), formats=REUSABLE_FORMATS)
         except IndexError_:
             return None, {}
         options: dict[str, Any] = {}
@@ -337,10 +374,20 @@ class _Backup:
 
 def _in_jsonl(holder: Document) -> Conflict:
     return Conflict(
-        f"document {holder.id!r} is a record of {holder.source} (line {holder.line}); edit "
+        f"document {holder.id!r} is a record of {holder.path} (line {holder.line}); edit "
         "that file and reindex",
         code="corpus_conflict",
     )
+
+
+def _relative(path: Path, folder: Path) -> str | None:
+    """`path` relative to `folder` (POSIX), or None when it lies outside."""
+    for a, b in ((path, folder), (path.resolve(), folder.resolve())):
+        try:
+            return a.relative_to(b).as_posix()
+        except ValueError:
+            continue
+    return None
 
 
 def _front_matter_id_line(text: str) -> int | None:

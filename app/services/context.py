@@ -169,6 +169,7 @@ class ContextService:
             citation=SourceCitation(
                 document_id=document.id,
                 passage_id=passage.id,
+                source=document.source,
                 quote=document.text[source.start : source.end],
                 start=source.start,
                 end=source.end,

@@ -104,6 +104,7 @@ class QAService:
                 Citation(
                     document_id=passage.document_id,
                     passage_id=passage.id,
+                    source=self.index.documents[passage.document_id].source,
                     quote=s.sentence.text,
                     start=s.sentence.span.start,
                     end=s.sentence.span.end,

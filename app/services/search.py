@@ -234,6 +234,7 @@ class SearchService:
             passage_id=passage.id,
             document_id=passage.document_id,
             document_title=document.title,
+            source=document.source,
             text=passage.text,
             score=round(ranked.score, 6),
             start=passage.start,

@@ -52,6 +52,20 @@
   const conceptHref = (id) => `#/concept/${enc(id)}`;
   const documentHref = (id, start, end) =>
     `#/document/${enc(id)}` + (start !== undefined ? `?start=${start}&end=${end}` : "");
+  /** True for an absolute http(s) URL: the only sources that become links (no javascript:). */
+  const webAddress = (source) => {
+    if (typeof source !== "string") return false;
+    try {
+      const url = new URL(source); // throws for anything relative
+      return url.protocol === "http:" || url.protocol === "https:";
+    } catch {
+      return false;
+    }
+  };
+  /** A link to a document's original article, opened apart from this page; null without one. */
+  const originalLink = (source, text) => webAddress(source)
+    ? h("a", { class: "original-link", href: source, target: "_blank", rel: "noopener noreferrer", title: source }, text, " ↗")
+    : null;
 
   // ---------------------------------------------------------------- API
 
@@ -960,7 +974,8 @@
             h("a", { class: "citation-link", href: documentHref(c.document_id, c.start, c.end), dataset: { quote: c.quote } },
               h("span", { class: "citation-quote", text: `“${c.quote}”` }),
               h("span", { class: "citation-source" }, titles.get(c.document_id) || c.document_id,
-                h("span", { class: "muted", text: ` · characters ${c.start}–${c.end} · score ${fmt(c.score)}` }))))))));
+                h("span", { class: "muted", text: ` · characters ${c.start}–${c.end} · score ${fmt(c.score)}` }))),
+            originalLink(c.source, "original article"))))));
       }
       if (data.concepts.length) {
         parts.push(h("section", { class: "question-concepts" }, h("h2", { text: "Concepts in the question" }),
@@ -1013,7 +1028,8 @@
     show(ctx, h("article", { class: "document" },
       h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/", text: "Browse" }), " › Document"),
       h("h1", { tabindex: "-1", text: doc.title }),
-      h("p", { class: "doc-meta muted" }, [doc.kind, doc.date, doc.source, plural(doc.passages.length, "passage"), plural(doc.mentions.length, "concept mention")].filter(Boolean).join(" · ")),
+      webAddress(doc.source) ? h("p", { class: "doc-source" }, originalLink(doc.source, "Read the original article")) : null,
+      h("p", { class: "doc-meta muted" }, [doc.kind, doc.date, webAddress(doc.source) ? null : doc.source, plural(doc.passages.length, "passage"), plural(doc.mentions.length, "concept mention")].filter(Boolean).join(" · ")),
       hl ? h("p", { class: "notice quote-note" }, "Highlighted: characters ", String(hl.start), "–", String(hl.end), ". ",
         h("button", { type: "button", class: "linklike", onclick: () => { const m = $("mark.quote"); m.scrollIntoView({ block: "center" }); m.focus(); } }, "Jump to it")) : null,
       wanted && !hl ? h("div", { class: "notice error", role: "alert" }, h("p", { text: `Characters ${route.params.get("start")}–${route.params.get("end")} are not a span of this document (it has ${chars.length} characters).` })) : null,

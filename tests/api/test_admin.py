@@ -243,6 +243,43 @@ def test_put_adds_a_searchable_document_embedding_only_its_passages(site: Path) 
         assert hits["hits"][0]["document_id"] == "servant-leadership"
 
 
+def test_put_keeps_the_source_and_a_changed_source_is_published(admin: TestClient) -> None:
+    first, second = "https://example.org/servant", "https://example.org/servant-leadership"
+    article = NEW_ARTICLE.replace("kind: article\n", f"kind: article\nsource: {first}\n")
+    assert put_article(admin, "servant-leadership", article).status_code == 201
+    assert admin.get("/documents/servant-leadership").json()["source"] == first
+    hits = admin.get("/search", params={"q": "zanzibarian quorum", "mode": "lexical"}).json()
+    assert hits["hits"][0]["source"] == first
+
+    before = version(admin)
+    response = put_article(admin, "servant-leadership", article.replace(first, second))
+    assert response.status_code == 200, response.text
+    assert response.json()["embedded"] == 0  # the text is the same: only the source changed
+    assert version(admin) != before
+    assert admin.get("/documents/servant-leadership").json()["source"] == second
+
+
+def test_admin_errors_name_files_inside_the_corpus_never_absolute_paths(
+    admin: TestClient, site: Path
+) -> None:
+    unknown = admin.delete("/documents/no-such-document", headers=AUTH)
+    with build_lock(site / "index"):  # `leadgraph index` is writing this index
+        locked = put_article(admin, "servant-leadership", NEW_ARTICLE)
+    (site / "corpus" / "extra.jsonl").write_text(
+        '{"_id": "beir-1", "title": "T", "text": "A record of a BEIR corpus."}\n', encoding="utf-8"
+    )
+    in_jsonl = admin.delete("/documents/beir-1", headers=AUTH)
+    (site / "corpus" / "team").mkdir()
+    (site / "corpus" / "team" / "broken.md").write_text("---\nkind: blog\n---\nbody\n")
+    broken = put_article(admin, "servant-leadership", NEW_ARTICLE)
+
+    assert [r.status_code for r in (unknown, locked, in_jsonl, broken)] == [404, 409, 409, 409]
+    assert "extra.jsonl (line 1)" in in_jsonl.json()["detail"]
+    assert "team/broken.md:2: invalid kind" in broken.json()["detail"]
+    for response in (unknown, locked, in_jsonl, broken):
+        assert str(site) not in response.text and str(site.resolve()) not in response.text
+
+
 def test_put_replacing_a_document_re_embeds_only_the_changed_passage(site: Path) -> None:
     recorder = RecordingEmbedder()
     article = site / "corpus" / "synergy-of-success.md"
@@ -385,6 +422,14 @@ def test_reindex_publishes_what_changed_in_the_corpus_folder(admin: TestClient, 
             "line 3",
         ),
         ("/documents/Upper", "no front matter\n", None, 422, "invalid_document", "id: Upper"),
+        (
+            "/documents/x1",
+            "---\nid: x1\nsource: www.example.org/x1\n---\nbody\n",
+            None,
+            422,
+            "invalid_document",
+            "line 3: invalid source 'www.example.org/x1'",
+        ),
         ("/documents/.hidden", "body\n", None, 422, "validation_error", "document_id"),
         (
             "/documents/x1",
@@ -414,6 +459,7 @@ def test_reindex_publishes_what_changed_in_the_corpus_folder(admin: TestClient, 
         "not-utf8",
         "id-mismatch",
         "id-not-a-file-name",
+        "bad-source",
         "bad-path-id",
         "json",
         "latin-1",

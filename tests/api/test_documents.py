@@ -40,3 +40,12 @@ def test_unknown_document_is_404(client: TestClient) -> None:
         "error": "document_not_found",
         "detail": "no document 'nope'; GET /documents lists them",
     }
+
+
+def test_documents_show_the_front_matter_source(client: TestClient) -> None:
+    listing = {d["id"]: d for d in client.get("/documents").json()["items"]}
+    # the bundled articles name the seed file they were taken from, not an address
+    assert listing["synergy-of-success"]["source"] == "000_794423481e9f302f.txt"
+    detail = client.get("/documents/organizational-leadership-and-management").json()
+    assert detail["source"] == "003_569b31adfc32932d.txt"
+    assert "path" not in detail

@@ -162,6 +162,22 @@ def test_loading_refuses_another_format_version(tmp_path: Path) -> None:
         load_index(root)
 
 
+def test_an_index_of_format_1_is_refused_but_its_vectors_serve_the_rebuild(tmp_path: Path) -> None:
+    # format 1 held the file path as `source`; its vectors and settings are as format 2's
+    root = tmp_path / "index"
+    first = build_index([CORPUS], root, embedder=HashingEmbedder())
+    manifest_path = first.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch, match=r"index format 1, .*rebuild with `leadgraph index"):
+        load_index(root)
+
+    second = build_index([CORPUS], root, embedder=HashingEmbedder())
+    assert second.embedded == 0 and second.reused == first.manifest.counts["passages"]
+    assert load_index(root).documents["synergy-of-success"].path == "synergy-of-success.md"
+
+
 def test_large_collections_link_on_passage_vectors_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,7 +46,8 @@ def test_bundled_corpus_reads_three_documents_with_their_metadata() -> None:
     assert docs["synergy-of-success"].title == (
         "The Synergy of Success: Unveiling the Connection Between Leadership and Management"
     )
-    assert docs["synergy-of-success"].source == "corpus/synergy-of-success.md"
+    assert {d.id: d.source for d in docs.values()} == BUNDLED  # the front matter's `source:`
+    assert docs["synergy-of-success"].path == "corpus/synergy-of-success.md"
 
 
 def test_bundled_body_starts_on_the_line_after_the_front_matter() -> None:
@@ -91,7 +92,8 @@ def test_folder_is_read_recursively_sorted_skipping_hidden_and_other_files(tmp_p
     docs = read_corpus([tmp_path], base=tmp_path)
 
     assert [d.id for d in docs] == ["z", "b"]
-    assert [d.source for d in docs] == ["a/z.txt", "b.md"]
+    assert [d.path for d in docs] == ["a/z.txt", "b.md"]
+    assert [d.source for d in docs] == [None, None]
 
 
 def test_txt_without_front_matter_takes_title_from_first_line(tmp_path: Path) -> None:
@@ -104,7 +106,8 @@ def test_txt_without_front_matter_takes_title_from_first_line(tmp_path: Path) ->
     assert doc.kind == "article"
     assert doc.text == "\n  Why leaders matter  \nBecause they do.\n"
     assert doc.line == 1
-    assert doc.source == str(path)
+    assert doc.path == "My Notes_2.txt"  # a file named on its own: its name, never its folder
+    assert doc.source is None
 
 
 def test_front_matter_sets_metadata_and_ignores_extras(tmp_path: Path) -> None:
@@ -148,6 +151,153 @@ def test_beir_jsonl_reads_one_document_per_line(tmp_path: Path) -> None:
         ("4983", "Microstructure", "Alterations of white matter.", 1, "article"),
         ("MED-10", "", "Second.", 2, "article"),
     ]
+
+
+# --- sources and paths ---------------------------------------------------------------------
+
+ADDRESS = "https://example.org/articles/trust-at-work?lang=en#part-2"
+
+
+@pytest.mark.parametrize(
+    "front_matter",
+    [
+        f"source: {ADDRESS}",
+        f"url: {ADDRESS}",
+        f"source: {ADDRESS}\nurl: '{ADDRESS}'",  # both, the same address
+        f"source: '  {ADDRESS} '",
+    ],
+)
+def test_front_matter_source_or_url_is_kept_as_the_source(
+    tmp_path: Path, front_matter: str
+) -> None:
+    path = write(tmp_path / "a.md", f"---\nid: a\n{front_matter}\n---\nBody.\n")
+
+    (doc,) = read_corpus([path])
+
+    assert doc.source == ADDRESS
+    assert doc.path == "a.md"
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "003_569b31adfc32932d.txt",
+        "Harvard Business Review: May 2019, p. 12",
+        "doi:10.1000/182",
+        "https://de.wikipedia.org/wiki/Führung",  # an IRI: non-ASCII letters are fine
+        "HTTP://EXAMPLE.ORG/A",
+    ],
+)
+def test_a_reference_or_a_web_address_is_kept_as_written(tmp_path: Path, reference: str) -> None:
+    path = write(tmp_path / "a.md", f"---\nsource: '{reference}'\n---\nBody.\n")
+
+    (doc,) = read_corpus([path])
+
+    assert doc.source == reference
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "line", "problem"),
+    [
+        ("source: www.example.org/a", 3, "write the address in full, starting with https://"),
+        ("source: example.org/a/b", 3, "write the address in full"),
+        ("source: //example.org/a", 3, "write the address in full"),
+        ("source: ftp://example.org/a", 3, "only http and https addresses are kept, not ftp:"),
+        ("source: 'javascript:alert(1)'", 3, "not javascript:"),
+        ("source: 'https://'", 3, "it names no host"),
+        ("source: https://example.org:99999/a", 3, "does not parse as a URL"),
+        ("source: https://me:secret@example.org/a", 3, "user name or password"),
+        ("source: 'https://example.org/a b'", 3, "not a valid IRI"),
+        ("source: https://example.org/a|b", 3, "not a valid IRI"),
+        ("url: not an address", 3, "invalid url 'not an address': write the address in full"),
+        ("source:", 3, "source must be a non-empty string"),
+        ("source: '  '", 3, "source must be a non-empty string"),
+        ("source: 12", 3, "source must be a non-empty string, not int"),
+        ("url: [https://a.org/]", 3, "url must be a non-empty string, not a list"),
+        (
+            "source: https://a.org/x\ntitle: T\nurl: https://b.org/y",
+            5,
+            "source 'https://a.org/x' (line 3) and url 'https://b.org/y' (line 5) differ",
+        ),
+        ("url: https://b.org/y\nsource: https://a.org/x", 4, "differ: keep one"),
+    ],
+)
+def test_bad_source_names_file_line_and_problem(
+    tmp_path: Path, front_matter: str, line: int, problem: str
+) -> None:
+    path = write(tmp_path / "bad.md", f"---\nid: a\n{front_matter}\n---\nBody\n")
+
+    err = error_of([path])
+
+    assert (err.path, err.line) == (str(path), line)
+    assert problem in err.message
+    assert str(err).startswith(f"{path}:{line}: ")
+
+
+def test_paths_are_relative_to_the_folder_given_never_absolute(tmp_path: Path) -> None:
+    corpus = tmp_path / "deep" / "corpus"
+    write(corpus / "a.md", "A\n")
+    write(corpus / "team" / "b.md", "B\n")
+    loose = write(tmp_path / "elsewhere" / "c.txt", "C\n")
+
+    docs = read_corpus([corpus.resolve(), loose.resolve()])
+    under_base = read_corpus([corpus.resolve(), loose.resolve()], base=tmp_path / "deep")
+
+    assert [d.path for d in docs] == ["a.md", "team/b.md", "c.txt"]
+    # under `base`: relative to it; outside it: as without one
+    assert [d.path for d in under_base] == ["corpus/a.md", "corpus/team/b.md", "c.txt"]
+    for d in [*docs, *under_base]:
+        assert not Path(d.path).is_absolute() and ".." not in Path(d.path).parts
+        assert str(tmp_path) not in d.path
+
+
+def test_fingerprint_changes_with_the_source(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", "---\nsource: https://a.org/x\n---\nBody.\n")
+    before = corpus_fingerprint(read_corpus([path]))
+    write(path, "---\nsource: https://a.org/y\n---\nBody.\n")
+    assert corpus_fingerprint(read_corpus([path])) != before
+
+
+def test_beir_records_keep_their_url_or_source(tmp_path: Path) -> None:
+    rows = [
+        {"_id": "1", "text": "One.", "url": "https://a.org/1"},
+        {"_id": "2", "text": "Two.", "metadata": {"url": "https://a.org/2", "year": 2020}},
+        {"_id": "3", "text": "Three.", "metadata": {"source": "PubMed 31415"}},
+        {"_id": "4", "text": "Four.", "url": "", "metadata": {}},
+        {"_id": "5", "text": "Five.", "url": "https://a.org/5", "source": "https://a.org/5"},
+    ]
+    path = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+
+    docs = read_corpus([path.resolve()])
+
+    assert [d.source for d in docs] == [
+        "https://a.org/1",
+        "https://a.org/2",
+        "PubMed 31415",
+        None,
+        "https://a.org/5",
+    ]
+    assert {d.path for d in docs} == {"corpus.jsonl"}
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ('{"_id": "2", "text": "x", "url": "a.org/x"}', "invalid 'url' 'a.org/x'"),
+        ('{"_id": "2", "text": "x", "metadata": {"url": 7}}', "'metadata.url' must be a string"),
+        (
+            '{"_id": "2", "text": "x", "url": "https://a.org/1", "source": "https://a.org/2"}',
+            "'url' and 'source' differ",
+        ),
+    ],
+)
+def test_bad_beir_source_names_its_line(tmp_path: Path, record: str, problem: str) -> None:
+    path = write(tmp_path / "c.jsonl", '{"_id": "1", "text": "ok"}\n' + record + "\n")
+
+    err = error_of([path])
+
+    assert err.line == 2
+    assert problem in err.message
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -125,3 +125,24 @@ def test_terms_the_ontology_types_are_not_declared_again() -> None:
     assert graph.value(LG.Mention, URIRef("http://www.w3.org/2000/01/rdf-schema#label")) == Literal(
         "Mention"
     )
+
+
+def test_a_document_links_its_source_never_its_file() -> None:
+    schema_url = URIRef("https://schema.org/url")
+    documents = [
+        Document("web", "W", "Text.", source="https://example.org/a?b=1", path="team/web.md"),
+        Document("ref", "R", "Text.", source="003_569b31adfc32932d.txt", path="ref.md"),
+        Document("none", "N", "Text.", path="/srv/corpus/none.md"),  # a path is never written
+    ]
+    turtle = build_graph(
+        Graph(), documents, [], [], [], [], [], version="v", model="fake", started=STARTED
+    ).turtle()
+    graph = Graph().parse(data=turtle, format="turtle")
+
+    web, ref, none = (URIRef(document_uri(d.id)) for d in documents)
+    assert list(graph.objects(web, DCTERMS.source)) == [URIRef("https://example.org/a?b=1")]
+    assert list(graph.objects(web, schema_url)) == [URIRef("https://example.org/a?b=1")]
+    assert list(graph.objects(ref, DCTERMS.source)) == [Literal("003_569b31adfc32932d.txt")]
+    assert list(graph.objects(ref, schema_url)) == []
+    assert list(graph.objects(none, DCTERMS.source)) == []
+    assert b"team/web.md" not in turtle and b"/srv/corpus" not in turtle

@@ -203,6 +203,7 @@ def test_answer_question_cites_the_bridge_sentence_exactly(
     answer = _ok(transcript, "answer")
     assert answer["abstained"] is False
     first = answer["citations"][0]
+    assert first["source"] == "003_569b31adfc32932d.txt"  # the article's front matter `source:`
     assert first["quote"] == BRIDGE_SENTENCE
     text = _document_text(real_index, first["document_id"])
     assert text[first["start"] : first["end"]] == BRIDGE_SENTENCE
@@ -225,6 +226,7 @@ def test_search_passages_filters_by_concept(transcript: Transcript) -> None:
     assert 1 <= len(result["hits"]) <= 3
     for hit in result["hits"]:
         assert "BridgeRole" in {c["id"] for c in hit["concepts"]}
+        assert hit["source"] and not hit["source"].startswith("/")  # a reference, not a path
 
 
 def test_get_concept_returns_definition_relations_and_evidence(transcript: Transcript) -> None:
