@@ -4,10 +4,14 @@ Two methods, recorded on every `Mention`:
 
 - **lexical**: a concept label (prefLabel or altLabel) occurs in the text, compared on stems
   (`indexer.text.tokenize`), so case, plural and inflection, hyphenation and typographic quotes
-  do not matter. One mention per occurrence, with its exact span.
-- **semantic**: the cosine of the concept vector (`Concept.embedding_text`) with the passage
-  vector, or better with the best-matching sentence of the passage, reaches
-  `semantic_threshold`, for concepts with no lexical mention in that passage.
+  do not matter. One mention per occurrence, with its exact span. A weak label
+  (`Concept.weak_labels`, lg:weakLabel: "results", "values") links only where the same text
+  also names its concept or a broader, narrower or related one by its prefLabel or by a label
+  of several words.
+- **semantic**: the concept a sentence of the passage (or the passage, or the query) is about:
+  the closest concept vector (`Concept.embedding_text`), with a cosine of at least
+  `semantic_threshold` and `semantic_margin` above that of each broader concept; only for
+  concepts with no lexical mention in that passage.
 
 Candidate concepts (`Concept.candidate`) are never linked.
 """
@@ -20,29 +24,34 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 import numpy as np
+import numpy.typing as npt
 
 from .embedder import Embedder, Vectors
 from .models import Concept, LinkMethod, Mention, Passage
 from .text import label_key, split_words, stem, tokenize, word_forms
 
-# Calibrated for all-MiniLM-L6-v2 on the bundled corpus (chunk_corpus with the model's token
-# counter, max_tokens=200: 34 passages) against tests/indexer/linking_gold.py (57 sentence/concept
-# pairs, 36 positive). A gold pair counts as linked when the concept has a lexical mention inside
-# the sentence or a semantic mention on the passage holding it. Thresholds 0.30..0.79 were swept
-# in steps of 0.01 and the one maximising the linker's F1 kept (lexical links alone: P 1.00,
-# R 0.86, F1 0.925; they miss e.g. the bridge sentence, which names no BridgeRole label).
-# - sentence-level scores (`sentence_vectors` given): F1 peaks at 0.53..0.57 (P 0.97, R 0.92,
-#   F1 0.943); the threshold is the middle of that plateau. 0.59..0.69 scores F1 0.941
-#   (P 1.00, R 0.89); above 0.69 the bridge sentence (cosine 0.69 with BridgeRole) is lost.
-# - passage-level scores: no threshold beats lexical-only linking (every passage of this corpus
-#   resembles Leader, LeadershipMindset, Synergy... at 0.45..0.66); at 0.55 P 0.91, R 0.89,
-#   F1 0.901, and the bridge passage still gets BridgeRole (0.57). Prefer sentence vectors.
+# Calibrated for all-MiniLM-L6-v2 with the 224-concept ontology on hand labels of the
+# development set (tests/data/leadership_dev_mentions.jsonl: 1,030 lexical and 624 semantic
+# mentions judged right or wrong, and 48 sentences labelled exhaustively for recall), printed by
+# `python -m bench.mention_eval --index DIR --sweep`. The former rule, every concept within
+# 0.55 of the best sentence (at most 5 a passage), was right for 65 of 148 semantic mentions
+# (0.44): a sentence about leading comes out at 0.5..0.67 with every leadership style and model,
+# and no threshold alone reached 0.8 with more than 6 mentions. With the concept required to be
+# the sentence's closest and to beat its broader concepts, at sentence level, margin 0.08..0.12
+# give the same links from 0.55 to 0.58 (16/20 right at 0.55 down to 13/16 at 0.58); 0.55 keeps
+# the most, and at passage level (no sentence vectors, large corpora) 0.55 with margin 0.12 is
+# right for 11 of 13 (margin 0.10: 11/14). Both were chosen on all the labels: per half of the
+# documents the sentence-level figure is 8/11 and 8/9. On the bundled corpus's gold pairs
+# (tests/indexer/linking_gold.py) the rule links 3 passages semantically, BridgeRole among them,
+# for P 1.00, R 0.89 (the former rule: 70 semantic mentions, P 0.97, R 0.86).
 DEFAULT_SEMANTIC_THRESHOLD = 0.55
+DEFAULT_SEMANTIC_MARGIN = 0.12  # over the cosine of every broader concept
 DEFAULT_MAX_SEMANTIC = 5  # semantic concepts kept per passage (best cosine first)
 
 PREF_LABEL_SCORE = 1.0
 ALT_LABEL_SCORE = 0.9
 GENERIC_ALT_LABEL_SCORE = 0.8
+WEAK_LABEL_SCORE = 0.7  # lg:weakLabel, linked only in context (see LexicalMatcher)
 
 # What may separate the words of a multi-word label in running text: spaces, hyphens and
 # dashes, quotes. Anything else (",", ".", ";", "(", ...) ends the phrase.
@@ -64,6 +73,8 @@ class _Label:
     words: tuple[str, ...]  # normalised words of the label
     score: float
     forms: frozenset[str] | None  # one-word labels: the word forms it matches; else None
+    weak: bool  # an lg:weakLabel
+    anchor: bool  # a prefLabel or a label of several words: it gives weak labels context
 
 
 _VOWELS = frozenset("aeiou")
@@ -122,16 +133,36 @@ class LexicalMatcher:
       the workforce" matches the label "bridge between leaders and workforce").
     - Where matches overlap, the one with more words wins ("leadership mindset" over
       "leadership"), then the earlier one.
+    - A weak label (`Concept.weak_labels`, lg:weakLabel: "results", "values", "direction")
+      matches only in context: where the same text also has a match, by a prefLabel or a label
+      of several words, of its concept or of a concept broader (up to two levels), narrower or
+      related to it (a
+      one-word altLabel gives no context: "target" and "culture" are as loose on medical text
+      as any weak label). "Results" alone
+      links nothing; beside "organizational success" or "productivity" it links
+      OrganizationalSuccess. The text is the context: a passage when linking passages, the
+      query when linking a query.
 
     Scores: 1.0 for a prefLabel, 0.9 for a multi-word altLabel, 0.8 for a one-word altLabel
-    (one-word synonyms such as "direction", "meaning" or "culture" are the loosest).
+    (one-word synonyms such as "culture" or "boss" are the loosest), 0.7 for a weak label.
     """
 
     def __init__(self, concepts: Iterable[Concept]) -> None:
         labels: dict[tuple[str, ...], list[_Label]] = {}
         label_keys: set[tuple[str, ...]] = set()
+        # per concept with weak labels: the concepts whose non-weak mention lets them link
+        self._context: dict[str, frozenset[str]] = {}
+        concepts = list(concepts)
+        broader = {c.uri: c.broader for c in concepts}
         for concept in concepts:
-            for i, label in enumerate(concept.labels):
+            if concept.weak_labels:
+                # its neighbours, and the broader concepts of its broader ones: a passage on
+                # Schein's "artifacts" may name only "organizational culture", two levels up
+                grandparents = {g for b in concept.broader for g in broader.get(b, ())}
+                self._context[concept.uri] = concept.neighbours | grandparents | {concept.uri}
+            named = [(label, i == 0, False) for i, label in enumerate(concept.labels)]
+            named += [(label, False, True) for label in concept.weak_labels]
+            for label, pref, weak in named:
                 key = label_key(label)
                 if not key:
                     continue
@@ -139,17 +170,19 @@ class LexicalMatcher:
                 words = _without_inner_articles(tuple(t.norm for t in tokenize(label)))
                 if len(words) > 1:
                     key = tuple(stem(w) for w in words)
-                if i == 0:
+                if weak:
+                    score = WEAK_LABEL_SCORE
+                elif pref:
                     score = PREF_LABEL_SCORE
                 else:
                     score = GENERIC_ALT_LABEL_SCORE if len(key) == 1 else ALT_LABEL_SCORE
                 keys: set[tuple[str, ...]]
                 if len(key) == 1:
                     forms = _forms(words[0])
-                    entry = _Label(concept.uri, words, score, forms)
+                    entry = _Label(concept.uri, words, score, forms, weak, pref and not weak)
                     keys = {(stem(form),) for form in forms}
                 else:
-                    entry = _Label(concept.uri, words, score, None)
+                    entry = _Label(concept.uri, words, score, None, weak, not weak)
                     keys = {key}
                 for k in keys:
                     labels.setdefault(k, []).append(entry)
@@ -165,12 +198,13 @@ class LexicalMatcher:
 
     @property
     def label_keys(self) -> frozenset[tuple[str, ...]]:
-        """The key (`text.label_key`) of every label the matcher knows."""
+        """The key (`text.label_key`) of every label the matcher knows, weak ones included."""
         return self._label_keys
 
     def find(self, text: str, offset: int = 0) -> list[LexicalMatch]:
-        """Non-overlapping label occurrences in `text`, in text order; offsets are `offset` + local,
-        so `text[m.start - offset:m.end - offset] == m.surface`."""
+        """Non-overlapping label occurrences in `text`, in text order, weak labels only in the
+        context of `text`; offsets are `offset` + local, so
+        `text[m.start - offset:m.end - offset] == m.surface`."""
         # the words of `text` at the odd places of `parts`, the gaps between them at the even
         # ones (the words `tokenize` finds, without making a Token of each: this runs on every
         # passage and sentence of a corpus, and most of their words begin no label)
@@ -205,15 +239,20 @@ class LexicalMatcher:
                 j += 1
         if not found:
             return []
-        found.sort(key=lambda f: (-f[2], f[0]))
-        taken = [False] * len(forms)
-        chosen: list[tuple[int, int, _Label]] = []
-        for i, n, _, label in found:
-            if any(taken[i : i + n]):
-                continue
-            taken[i : i + n] = [True] * n
-            chosen.append((i, n, label))
-        chosen.sort(key=lambda f: f[0])
+        if any(label.weak for *_, label in found):
+            # the context is what the text names by a prefLabel or a label of several words: a
+            # one-word synonym ("target", "culture") is as loose on other text as a weak label
+            named = {
+                label.concept_uri
+                for _, _, label in _resolve(found, len(forms), weak=False)
+                if label.anchor
+            }
+            found = [
+                f
+                for f in found
+                if not f[3].weak or not self._context[f[3].concept_uri].isdisjoint(named)
+            ]
+        chosen = _resolve(found, len(forms))
         ends = list(accumulate(map(len, parts)))  # word k spans ends[2k] to ends[2k + 1]
         matches = []
         for i, n, label in chosen:
@@ -227,6 +266,23 @@ class LexicalMatcher:
 
 
 _ARTICLES = frozenset({"the", "a", "an"})
+
+
+def _resolve(
+    found: Iterable[tuple[int, int, int, _Label]], words: int, *, weak: bool = True
+) -> list[tuple[int, int, _Label]]:
+    """Non-overlapping matches (first word, words spanned, label) among `found` (first word,
+    words spanned, label words, label) over a text of `words` words, in text order: more label
+    words first, then the earlier one. `weak=False` leaves weak labels out."""
+    taken = [False] * words
+    chosen: list[tuple[int, int, _Label]] = []
+    for i, n, _, label in sorted(found, key=lambda f: (-f[2], f[0])):
+        if (label.weak and not weak) or any(taken[i : i + n]):
+            continue
+        taken[i : i + n] = [True] * n
+        chosen.append((i, n, label))
+    chosen.sort(key=lambda f: f[0])
+    return chosen
 
 
 def _without_inner_articles(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -258,6 +314,15 @@ class ConceptLinker:
     `concept_vectors`, when given, are the embeddings of `c.embedding_text()` for `concepts` in
     the same order (the build computes them once for the concept index too); otherwise they are
     computed here with `embedder`. Candidate concepts among `concepts` are ignored.
+
+    A text (a sentence, a passage or a query) is linked semantically to at most one concept: the
+    curated concept its vector is closest to, where that cosine reaches `semantic_threshold` and
+    exceeds the cosine of every concept broader than it (transitively) by `semantic_margin`. The
+    first condition asks that the text be about the concept rather than merely near it (the
+    closest may be a concept the text names, and then nothing is added); the second that it be
+    about the concept rather than its broader topic (a sentence about leading in general comes
+    out near every leadership style, and about as near Leadership). See
+    DEFAULT_SEMANTIC_THRESHOLD for the figures.
     """
 
     def __init__(
@@ -266,6 +331,7 @@ class ConceptLinker:
         embedder: Embedder | None,
         *,
         semantic_threshold: float = DEFAULT_SEMANTIC_THRESHOLD,
+        semantic_margin: float = DEFAULT_SEMANTIC_MARGIN,
         concept_vectors: Vectors | None = None,
         max_semantic: int = DEFAULT_MAX_SEMANTIC,
     ) -> None:
@@ -283,8 +349,10 @@ class ConceptLinker:
             vectors = concept_vectors[keep]
         self._vectors = np.asarray(vectors, dtype=np.float32)
         self._uris = [c.uri for c in self.concepts]
+        self._ancestors = _ancestor_rows(self.concepts)
         self.matcher = LexicalMatcher(self.concepts)
         self.semantic_threshold = semantic_threshold
+        self.semantic_margin = semantic_margin
         self.max_semantic = max_semantic
 
     def link(
@@ -295,20 +363,32 @@ class ConceptLinker:
         sentence_vectors: Vectors | None = None,
     ) -> list[Mention]:
         """Mentions of every passage, in passage order: its lexical mentions in text order, then
-        its semantic ones, best cosine first (ties by concept URI).
+        its semantic ones, best cosine first (ties by concept URI), at most `max_semantic`.
 
-        The semantic score of a concept is its cosine with the passage vector, or, when
-        `sentence_vectors` are given (one row per text of `sentence_texts(passages)`), with the
-        passage's best-matching sentence. Sentences are the sharper signal: in a corpus about
+        Semantically, a passage mentions the concept its vector is about (see the class), or,
+        when `sentence_vectors` are given (one row per text of `sentence_texts(passages)`), the
+        concepts its sentences are about, each scored by its best sentence; concepts the passage
+        names lexically are left out. Sentences are the sharper signal: in a corpus about
         leadership every passage resembles every leadership concept a little, while a sentence
-        resembles the concept it is about (see DEFAULT_SEMANTIC_THRESHOLD).
+        resembles the concept it is about.
         """
         if len(passage_vectors) != len(passages):
             raise ValueError(f"{len(passage_vectors)} vectors for {len(passages)} passages")
         if sentence_vectors is None:
-            sims = self._similarities(passage_vectors)
+            owners = list(range(len(passages)))
+            concepts, scores = self._about(passage_vectors)
         else:
-            sims = self._best_sentence(passages, sentence_vectors)
+            owners = [row for row, p in enumerate(passages) for _ in _sentence_spans(p)]
+            if len(sentence_vectors) != len(owners):
+                raise ValueError(
+                    f"{len(sentence_vectors)} sentence vectors for {len(owners)} sentences"
+                )
+            concepts, scores = self._about(sentence_vectors)
+        about: list[dict[str, float]] = [{} for _ in passages]
+        for row, j, score in zip(owners, concepts.tolist(), scores.tolist(), strict=True):
+            if j >= 0:
+                uri = self._uris[j]
+                about[row][uri] = max(score, about[row].get(uri, -1.0))
         mentions: list[Mention] = []
         for row, passage in enumerate(passages):
             lexical = self.matcher.find(passage.text, offset=passage.start)
@@ -319,28 +399,17 @@ class ConceptLinker:
             linked = {m.concept_uri for m in lexical}
             mentions.extend(
                 Mention(passage.id, uri, score, "semantic")
-                for uri, score in self._semantic(sims[row], exclude=linked)
+                for uri, score in self._best(about[row], exclude=linked)
             )
         return mentions
-
-    def _best_sentence(self, passages: Sequence[Passage], sentence_vectors: Vectors) -> Vectors:
-        """Per passage and concept, the highest cosine of one of the passage's sentences."""
-        owners = [row for row, p in enumerate(passages) for _ in _sentence_spans(p)]
-        if len(sentence_vectors) != len(owners):
-            raise ValueError(
-                f"{len(sentence_vectors)} sentence vectors for {len(owners)} sentences"
-            )
-        best = np.full((len(passages), len(self._uris)), -1.0, dtype=np.float32)
-        if owners:
-            np.maximum.at(best, np.asarray(owners), self._similarities(sentence_vectors))
-        return best
 
     def link_query(
         self, text: str, query_vector: Vectors | None = None
     ) -> list[tuple[str, float, LinkMethod]]:
-        """Concepts a query speaks of, each once: lexical matches in text order, then semantic
-        ones above the threshold, best first. `query_vector` (one row or 1-D) may be omitted to
-        link lexically only."""
+        """Concepts a query speaks of, each once: lexical matches in text order (a weak label
+        only beside a label of its concept or of a neighbour), then the concept the query is
+        about semantically (see the class), if any and not already named. `query_vector` (one
+        row or 1-D) may be omitted to link lexically only."""
         out: list[tuple[str, float, LinkMethod]] = []
         seen: set[str] = set()
         for m in self.matcher.find(text):
@@ -349,25 +418,61 @@ class ConceptLinker:
                 out.append((m.concept_uri, m.score, "lexical"))
         if query_vector is not None:
             vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-            for uri, score in self._semantic(self._similarities(vector)[0], exclude=seen):
-                out.append((uri, score, "semantic"))
+            concepts, scores = self._about(vector)
+            if concepts[0] >= 0:
+                hit = {self._uris[int(concepts[0])]: float(scores[0])}
+                out.extend((uri, score, "semantic") for uri, score in self._best(hit, exclude=seen))
         return out
 
+    def _about(self, vectors: Vectors) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Per row of `vectors`, the concept row it is semantically about and the cosine, or -1
+        (and the best cosine) where none passes the threshold and the margin over its broader
+        concepts."""
+        if not len(self._uris) or not len(vectors):
+            return np.full(len(vectors), -1, dtype=np.int64), np.zeros(len(vectors), np.float32)
+        sims = self._similarities(vectors)
+        best = sims.argmax(axis=1)
+        top = sims[np.arange(len(sims)), best]
+        ancestors = self._ancestors[best]  # rows x most ancestors, -1 padded
+        if ancestors.shape[1]:
+            above = np.take_along_axis(sims, np.maximum(ancestors, 0), axis=1)
+            above = np.where(ancestors >= 0, above, -np.inf).max(axis=1)
+        else:
+            above = np.full(len(sims), -np.inf, dtype=np.float32)
+        ok = (top >= self.semantic_threshold) & (top - above >= self.semantic_margin)
+        return np.where(ok, best, -1), top
+
     def _similarities(self, vectors: Vectors) -> Vectors:
-        if not len(self._uris):
-            return np.zeros((len(vectors), 0), dtype=np.float32)
         # inner product of L2-normalised vectors is cosine similarity
         sims: Vectors = np.asarray(vectors, dtype=np.float32) @ self._vectors.T
         return sims
 
-    def _semantic(self, sims: Vectors, *, exclude: set[str]) -> list[tuple[str, float]]:
-        hits = [
-            (self._uris[j], float(s))
-            for j, s in enumerate(sims.tolist())
-            if s >= self.semantic_threshold and self._uris[j] not in exclude
-        ]
+    def _best(self, scores: dict[str, float], *, exclude: set[str]) -> list[tuple[str, float]]:
+        hits = [(uri, score) for uri, score in scores.items() if uri not in exclude]
         hits.sort(key=lambda h: (-h[1], h[0]))
         return [(uri, min(1.0, round(score, 6))) for uri, score in hits[: self.max_semantic]]
+
+
+def _ancestor_rows(concepts: Sequence[Concept]) -> npt.NDArray[np.int64]:
+    """Per concept, the rows of the concepts broader than it, transitively, padded with -1 to
+    one width (0 columns when no concept has a broader one)."""
+    row = {c.uri: i for i, c in enumerate(concepts)}
+    broader = [[row[b] for b in c.broader if b in row] for c in concepts]
+    ancestors: list[list[int]] = []
+    for i in range(len(concepts)):
+        seen: set[int] = set()
+        frontier = list(broader[i])
+        while frontier:  # a cycle in a hand-edited ontology must not hang the build
+            j = frontier.pop()
+            if j != i and j not in seen:
+                seen.add(j)
+                frontier.extend(broader[j])
+        ancestors.append(sorted(seen))
+    width = max((len(a) for a in ancestors), default=0)
+    table = np.full((len(concepts), width), -1, dtype=np.int64)
+    for i, a in enumerate(ancestors):
+        table[i, : len(a)] = a
+    return table
 
 
 def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:

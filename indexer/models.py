@@ -60,6 +60,9 @@ class Concept:
     id: str  # short id used at the API edge, e.g. "BridgeRole"
     pref_label: str
     alt_labels: tuple[str, ...] = ()
+    # lg:weakLabel: words that name the concept only in context (indexer.linking links them only
+    # beside a non-weak label of the concept or of a neighbour); not part of `labels`
+    weak_labels: tuple[str, ...] = ()
     definition: str = ""
     broader: tuple[str, ...] = ()
     narrower: tuple[str, ...] = ()
@@ -69,7 +72,18 @@ class Concept:
 
     @property
     def labels(self) -> tuple[str, ...]:
+        """The prefLabel, then the altLabels: the labels that name the concept on their own."""
         return (self.pref_label, *self.alt_labels)
+
+    @property
+    def neighbours(self) -> frozenset[str]:
+        """URIs of the concepts broader, narrower or related to this one."""
+        return frozenset((*self.broader, *self.narrower, *self.related))
+
+    def facet_texts(self) -> tuple[str, ...]:
+        """What concept lookup compares a query with, one vector each: every label (weak ones
+        too) and the definition. The build embeds them (`IndexContents.facet_vectors`)."""
+        return tuple(t for t in (*self.labels, *self.weak_labels, self.definition) if t)
 
     def embedding_text(self) -> str:
         """Text embedded for semantic concept lookup and linking."""

@@ -25,6 +25,7 @@ DEFAULT_ONTOLOGY = ONTOLOGY_DIR / "leadership.ttl"
 DEFAULT_SHAPES = ONTOLOGY_DIR / "shapes.ttl"
 
 _CUE_WORD = LG["cueWord"]
+_WEAK_LABEL = LG["weakLabel"]
 _LANG = "en"
 
 
@@ -185,11 +186,9 @@ def _concept(
     symmetric: set[URIRef],
 ) -> Concept:
     pref = _text(graph, node, SKOS.prefLabel)
-    alts = {
-        str(lit)
-        for lit in graph.objects(node, SKOS.altLabel)
-        if isinstance(lit, Literal) and lit.language in (None, _LANG) and str(lit).strip()
-    }
+    alts = _literals(graph, node, SKOS.altLabel)
+    # a word listed both ways is read as the stronger label
+    weak = _literals(graph, node, _WEAK_LABEL) - alts - {pref}
     # Both directions are asserted in the shipped file; the union keeps a one-sided edit usable.
     broader = _uris(graph.objects(node, SKOS.broader)) | _uris(graph.subjects(SKOS.narrower, node))
     narrower = _uris(graph.objects(node, SKOS.narrower)) | _uris(graph.subjects(SKOS.broader, node))
@@ -206,12 +205,22 @@ def _concept(
         id=short_id(uri),
         pref_label=pref or short_id(uri),
         alt_labels=tuple(sorted(alts - {pref})),
+        weak_labels=tuple(sorted(weak)),
         definition=_text(graph, node, SKOS.definition),
         broader=tuple(sorted(broader - {uri})),
         narrower=tuple(sorted(narrower - {uri})),
         related=tuple(sorted(related - {uri})),
         relations=tuple(sorted(relations, key=lambda r: (r.predicate, r.target))),
     )
+
+
+def _literals(graph: Graph, node: Node, predicate: URIRef) -> set[str]:
+    """The non-blank English or untagged literals of `predicate`, as written."""
+    return {
+        str(lit)
+        for lit in graph.objects(node, predicate)
+        if isinstance(lit, Literal) and lit.language in (None, _LANG) and str(lit).strip()
+    }
 
 
 def _text(graph: Graph, node: Node, predicate: URIRef) -> str:

@@ -443,6 +443,7 @@ def _concept(row: dict[str, Any]) -> Concept:
         **{
             **row,
             "alt_labels": tuple(row["alt_labels"]),
+            "weak_labels": tuple(row.get("weak_labels", ())),  # absent before weak labels
             "broader": tuple(row["broader"]),
             "narrower": tuple(row["narrower"]),
             "related": tuple(row["related"]),

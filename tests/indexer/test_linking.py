@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.mention_eval import DEFAULT_LABELS, Labels, evaluate, read_labels, score_mentions
+from indexer.build import build_index
 from indexer.chunking import chunk_corpus
 from indexer.corpus import read_corpus
 from indexer.embedder import Embedder
 from indexer.linking import (
     DEFAULT_SEMANTIC_THRESHOLD,
+    WEAK_LABEL_SCORE,
     ConceptLinker,
     LexicalMatcher,
     sentence_texts,
@@ -17,13 +23,18 @@ from indexer.linking import (
 from indexer.models import Concept, Document, Mention, Passage, Span
 from indexer.namespaces import concept_uri
 from indexer.ontology import load_ontology
+from indexer.store import load_index
 from tests.conftest import CORPUS, ONTOLOGY
 from tests.fakes import HashingEmbedder
 from tests.indexer.linking_gold import BRIDGE, GOLD, WHY_HOW, GoldPair
 
-# Required of the real model on the gold set (see DEFAULT_SEMANTIC_THRESHOLD for the figures).
-MIN_PRECISION = 0.8
-MIN_RECALL = 0.8
+# Required of the real model on the gold set (measured P 1.00, R 0.89: DEFAULT_SEMANTIC_THRESHOLD).
+MIN_PRECISION = 0.9
+MIN_RECALL = 0.85
+# ... and on the development set's hand labels (measured: lexical 0.960, semantic 0.800 over 20)
+DEV_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "bench" / "leadership-dev" / "corpus"
+MIN_DEV_LEXICAL_PRECISION = 0.9
+MIN_DEV_SEMANTIC_PRECISION = 0.75
 
 
 def concept(
@@ -152,6 +163,121 @@ def test_matcher_without_concepts_finds_nothing() -> None:
     assert LexicalMatcher([]).find("leadership") == []
 
 
+# --- weak labels ------------------------------------------------------------------------------
+
+
+SUCCESS = replace(
+    concept("OrganizationalSuccess", "organizational success", "business results"),
+    weak_labels=("results", "success"),
+    narrower=(concept_uri("Productivity"),),
+)
+WEAK_CONCEPTS = (
+    SUCCESS,
+    replace(concept("Productivity", "productivity"), broader=(SUCCESS.uri,)),
+    concept("OKR", "objectives and key results", "OKR", "key results"),
+    replace(concept("Values", "core values"), weak_labels=("values",)),
+    concept("Trust", "trust"),
+)
+
+
+def weak_found(text: str) -> list[tuple[str, str, float]]:
+    return [
+        (m.concept_uri.rsplit("/", 1)[1], m.surface, m.score)
+        for m in LexicalMatcher(WEAK_CONCEPTS).find(text)
+    ]
+
+
+def test_a_weak_label_alone_links_nothing() -> None:
+    assert weak_found("We want results, and success.") == []
+    assert weak_found("Our values, and trust.") == [("Trust", "trust", 1.0)]  # unrelated concept
+
+
+def test_a_weak_label_links_beside_a_label_of_its_concept_or_of_a_neighbour() -> None:
+    assert weak_found("Results matter for organizational success.") == [
+        ("OrganizationalSuccess", "Results", WEAK_LABEL_SCORE),
+        ("OrganizationalSuccess", "organizational success", 1.0),
+    ]
+    # Productivity is narrower than OrganizationalSuccess: it gives the context
+    assert weak_found("Productivity drives results.") == [
+        ("Productivity", "Productivity", 1.0),
+        ("OrganizationalSuccess", "results", WEAK_LABEL_SCORE),
+    ]
+    assert weak_found("business results and the result") == [
+        ("OrganizationalSuccess", "business results", 0.9),
+        ("OrganizationalSuccess", "result", WEAK_LABEL_SCORE),  # its forms, as any label's
+    ]
+
+
+def test_a_longer_label_takes_the_words_of_a_weak_one() -> None:
+    # "key results" is OKR's: the weak "results" inside it is no mention, even in context
+    assert weak_found("organizational success through key results") == [
+        ("OrganizationalSuccess", "organizational success", 1.0),
+        ("OKR", "key results", 0.9),
+    ]
+
+
+def test_a_weak_label_without_context_leaves_its_words_to_other_labels() -> None:
+    concepts = (
+        replace(concept("ChangeManagement", "change management"), weak_labels=("leading change",)),
+        concept("Change", "change"),
+    )
+    matcher = LexicalMatcher(concepts)
+    assert [
+        (m.concept_uri.rsplit("/", 1)[1], m.surface) for m in matcher.find("leading change")
+    ] == [("Change", "change")]
+    text = "leading change is change management"
+    assert [m.surface for m in matcher.find(text)] == ["leading change", "change management"]
+
+
+def test_weak_labels_are_label_keys_for_the_candidate_miner() -> None:
+    assert ("valu",) in LexicalMatcher(WEAK_CONCEPTS).label_keys
+
+
+def test_link_query_ignores_a_weak_label_alone() -> None:
+    linker = ConceptLinker(
+        WEAK_CONCEPTS, None, concept_vectors=np.eye(len(WEAK_CONCEPTS), dtype=np.float32)
+    )
+    assert linker.link_query("what results did they get") == []
+    assert [uri for uri, _, _ in linker.link_query("results and productivity")] == [
+        SUCCESS.uri,
+        concept_uri("Productivity"),
+    ]
+    assert linker.link_query("trust") == [(concept_uri("Trust"), 1.0, "lexical")]
+
+
+def test_weak_labels_are_read_from_the_ontology_apart_from_labels() -> None:
+    ontology = load_ontology(ONTOLOGY)
+    success = ontology.by_id("OrganizationalSuccess")
+    assert {"results", "outcomes", "success"} <= set(success.weak_labels)
+    assert not set(success.weak_labels) & set(success.labels)
+    assert {"values", "principles"} <= set(ontology.by_id("Values").weak_labels)
+    assert sum(len(c.weak_labels) for c in ontology.concepts) >= 70
+
+
+def test_weak_labels_survive_the_index_round_trip(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    index = load_index(root)
+    loaded = {c.id: c.weak_labels for c in index.concepts.values()}
+    assert loaded == {c.id: c.weak_labels for c in load_ontology(ONTOLOGY).concepts}
+
+
+def test_the_real_ontology_links_results_only_in_context() -> None:
+    matcher = LexicalMatcher(load_ontology(ONTOLOGY).concepts)
+
+    def ids(text: str) -> list[str]:
+        return [m.concept_uri.rsplit("/", 1)[1] for m in matcher.find(text)]
+
+    assert ids("Results of the analysis were tested.") == []
+    assert ids("Our principles and values guide us.") == []
+    assert ids("Efficiency brings results.") == ["Efficiency", "OrganizationalSuccess"]
+    assert ids("the results of organizational success") == [
+        "OrganizationalSuccess",
+        "OrganizationalSuccess",
+    ]
+    assert ids("Set the objectives and key results.") == ["OKR"]
+
+
 # --- ConceptLinker --------------------------------------------------------------------------
 
 
@@ -167,47 +293,92 @@ def test_link_gives_one_lexical_mention_per_occurrence_with_spans() -> None:
     ]
 
 
-def test_semantic_mentions_skip_lexically_linked_concepts_and_respect_threshold() -> None:
+def test_semantic_mention_is_the_concept_the_text_is_about_unless_named_lexically() -> None:
     concepts = [
         concept("Trust", "trust", definition="trust credibility reliance"),
         concept("Safety", "psychological safety", definition="speak up without fear"),
     ]
     vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     linker = ConceptLinker(concepts, None, semantic_threshold=0.5, concept_vectors=vectors)
-    p = passage("doc:p0", "Trust matters here.")
-    q = passage("doc:p1", "Nothing named.")
-    mentions = linker.link([p, q], np.array([[0.8, 0.6], [0.6, 0.8]], dtype=np.float32))
+    p = passage("doc:p0", "Trust matters here.")  # about Trust, which it names: nothing more
+    q = passage("doc:p1", "Nothing named.")  # about Safety; Trust is near (0.6) but not first
+    r = passage("doc:p2", "Lukewarm.")  # first concept below the threshold
+    mentions = linker.link(
+        [p, q, r], np.array([[0.8, 0.6], [0.6, 0.8], [0.49, 0.3]], dtype=np.float32)
+    )
     assert [
         (m.passage_id, m.concept_uri.rsplit("/", 1)[1], m.method, m.score) for m in mentions
     ] == [
         ("doc:p0", "Trust", "lexical", 1.0),
-        ("doc:p0", "Safety", "semantic", pytest.approx(0.6)),
         ("doc:p1", "Safety", "semantic", pytest.approx(0.8)),
-        ("doc:p1", "Trust", "semantic", pytest.approx(0.6)),
     ]
     assert all(m.start is None and m.surface is None for m in mentions if m.method == "semantic")
 
 
+def test_semantic_mention_must_beat_every_broader_concept_by_the_margin() -> None:
+    leadership = concept("Leadership", "leadership")
+    style = replace(concept("LeadershipStyle", "leadership style"), broader=(leadership.uri,))
+    authentic = replace(concept("Authentic", "authentic leadership"), broader=(style.uri,))
+    vectors = np.eye(3, dtype=np.float32)
+    linker = ConceptLinker(
+        [leadership, style, authentic],
+        None,
+        semantic_threshold=0.5,
+        semantic_margin=0.12,
+        concept_vectors=vectors,
+    )
+
+    def about(*cosines: float) -> list[str]:
+        mentions = linker.link([passage("d:p0", "text")], np.array([cosines], dtype=np.float32))
+        return [m.concept_uri.rsplit("/", 1)[1] for m in mentions]
+
+    assert about(0.2, 0.3, 0.7) == ["Authentic"]  # clear of both broader concepts
+    assert about(0.2, 0.62, 0.7) == []  # 0.08 above its broader style: about styles in general
+    assert about(0.62, 0.2, 0.7) == []  # the grandparent counts too
+    assert about(0.7, 0.62, 0.2) == ["Leadership"]  # a top concept has nothing to beat
+    assert linker.link_query("text", np.array([0.2, 0.62, 0.7])) == []
+    assert linker.link_query("text", np.array([0.2, 0.3, 0.7])) == [
+        (authentic.uri, pytest.approx(0.7), "semantic")
+    ]
+
+
+def test_broader_cycles_do_not_hang_the_linker() -> None:
+    a = replace(concept("A", "zz a"), broader=(concept_uri("B"),))
+    b = replace(concept("B", "zz b"), broader=(concept_uri("A"),))
+    linker = ConceptLinker([a, b], None, concept_vectors=np.eye(2, dtype=np.float32))
+    mentions = linker.link([passage("d:p0", "text")], np.array([[0.9, 0.1]], dtype=np.float32))
+    assert [m.concept_uri for m in mentions] == [a.uri]
+
+
 def test_semantic_mentions_are_capped_per_passage() -> None:
     concepts = [concept(f"C{i}", f"zz{i}") for i in range(4)]
-    vectors = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (4, 1))
+    text = "One. Two. Three. Four."
+    spans = (Span(0, 4), Span(5, 9), Span(10, 16), Span(17, 22))
+    p = Passage("d:p0", "d", 0, 0, len(text), text, spans, 4, "")
     linker = ConceptLinker(
-        concepts, None, semantic_threshold=0.1, concept_vectors=vectors, max_semantic=2
+        concepts,
+        None,
+        semantic_threshold=0.1,
+        concept_vectors=np.eye(4, dtype=np.float32),
+        max_semantic=2,
     )
-    mentions = linker.link([passage("d:p0", "text")], np.array([[1.0, 0.0]], dtype=np.float32))
-    assert [m.concept_uri.rsplit("/", 1)[1] for m in mentions] == ["C0", "C1"]  # ties by URI
+    sentence_vectors = np.diag([0.6, 0.9, 0.7, 0.8]).astype(np.float32)  # one concept each
+    passage_vector = np.full((1, 4), 0.5, dtype=np.float32)
+    mentions = linker.link([p], passage_vector, sentence_vectors=sentence_vectors)
+    assert [m.concept_uri.rsplit("/", 1)[1] for m in mentions] == ["C1", "C3"]  # best first
 
 
 def test_sentence_vectors_score_a_passage_by_its_best_sentence() -> None:
     concepts = [concept("Trust", "zz trust"), concept("Safety", "zz safety")]
     vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    text = "One thing. Another thing."
-    p = Passage("d:p0", "d", 0, 10, 10 + len(text), text, (Span(10, 20), Span(21, 35)), 5, "")
-    assert sentence_texts([p]) == ["One thing.", "Another thing."]
+    text = "One thing. Another thing. A third."
+    spans = (Span(10, 20), Span(21, 35), Span(36, 44))
+    p = Passage("d:p0", "d", 0, 10, 10 + len(text), text, spans, 5, "")
+    assert sentence_texts([p]) == ["One thing.", "Another thing.", "A third."]
     linker = ConceptLinker(concepts, None, semantic_threshold=0.75, concept_vectors=vectors)
     passage_vector = np.array([[0.71, 0.71]], dtype=np.float32)
     assert linker.link([p], passage_vector) == []  # the passage as a whole is lukewarm on both
-    sentence_vectors = np.array([[0.6, 0.8], [0.96, 0.28]], dtype=np.float32)
+    sentence_vectors = np.array([[0.6, 0.8], [0.96, 0.28], [0.9, 0.1]], dtype=np.float32)
     mentions = linker.link([p], passage_vector, sentence_vectors=sentence_vectors)
     assert [(m.concept_uri.rsplit("/", 1)[1], round(m.score, 4)) for m in mentions] == [
         ("Trust", 0.96),
@@ -372,5 +543,90 @@ def test_gold_precision_and_recall_with_real_model(real_embedder: Embedder) -> N
     ]
     assert precision >= MIN_PRECISION, misses
     assert recall >= MIN_RECALL, misses
+    # the grown ontology made the former rule link 70 passages semantically, most wrongly
+    assert sum(m.method == "semantic" for m in mentions) <= 10
     assert "BridgeRole" in linked(holder_of(BRIDGE, documents, passages), mentions)
     assert {"Purpose", "Execution"} <= linked(holder_of(WHY_HOW, documents, passages), mentions)
+
+
+# --- the hand labels of the development set and their scorer (bench/mention_eval.py) ---------
+
+LABEL_KEYS = {
+    "mention": {"kind", "document_id", "passage_id", "passage_start", "passage_end", "concept"}
+    | {"method", "start", "end", "surface", "right"},
+    "sentence": {"kind", "document_id", "start", "end", "concepts"},
+}
+
+
+def test_dev_mention_labels_are_offsets_and_ids_over_both_methods() -> None:
+    rows = [json.loads(line) for line in DEFAULT_LABELS.read_text(encoding="utf-8").splitlines()]
+    ids = {c.id for c in load_ontology(ONTOLOGY).concepts}
+    for row in rows:
+        assert set(row) <= LABEL_KEYS[row["kind"]], row  # no text of the corpus but a label's words
+        if row["kind"] == "mention":
+            assert row["concept"] in ids
+            assert row["passage_start"] < row["passage_end"]
+            if row["method"] == "lexical":
+                assert row["passage_start"] <= row["start"] < row["end"] <= row["passage_end"]
+                assert len(row["surface"]) == row["end"] - row["start"] <= 60
+        else:
+            assert set(row["concepts"]) <= ids
+    labels = read_labels()
+    semantic = [s for spans in labels.semantic.values() for s in spans]
+    assert len(labels.lexical) >= 100 and len(semantic) >= 80
+    assert {r for r in labels.lexical.values()} == {True, False}
+    assert {right for *_, right in semantic} == {True, False}
+    assert len({c for _, c, _, _ in labels.lexical}) >= 100  # many concepts, not the frequent few
+    assert len(labels.sentences) >= 40
+
+
+def test_mention_scorer_counts_precision_unlabelled_and_recall() -> None:
+    text = "Trust and results. Vision."
+    p = Passage("d:p0", "d", 0, 0, len(text), text, (Span(0, 18), Span(19, 26)), 5, "")
+    labels = Labels(
+        lexical={("d", "Trust", 0, 5): True, ("d", "OrganizationalSuccess", 10, 17): False},
+        semantic={("d", "Vision"): [(0, 20, True)]},
+        sentences=[
+            ("d", 0, 18, frozenset({"Trust", "Vision"})),
+            ("d", 19, 26, frozenset({"Mission"})),
+        ],
+    )
+    mentions = [
+        Mention("d:p0", concept_uri("Trust"), 1.0, "lexical", 0, 5, "Trust"),
+        Mention("d:p0", concept_uri("OrganizationalSuccess"), WEAK_LABEL_SCORE, "lexical", 10, 17),
+        Mention("d:p0", concept_uri("Leader"), 1.0, "lexical", 19, 25),  # unlabelled
+        Mention("d:p0", concept_uri("Vision"), 0.6, "semantic"),
+    ]
+    scores = score_mentions(mentions, [p], labels)
+    assert (scores["lexical_mentions"], scores["lexical_unlabelled"]) == (3, 1)
+    assert scores["lexical_precision"] == 0.5
+    assert (scores["lexical_weak_mentions"], scores["lexical_weak_precision"]) == (1, 0.0)
+    assert (scores["semantic_mentions"], scores["semantic_precision"]) == (1, 1.0)
+    # Trust lexically in its sentence, Vision semantically on the passage; Mission missed
+    assert scores["recall_pairs"] == 3
+    assert scores["recall"] == round(2 / 3, 4)
+    assert scores["recall_lexical"] == round(1 / 3, 4)
+    assert scores["recall_semantic"] == round(1 / 3, 4)
+
+
+def test_mention_labels_name_the_line_of_a_bad_record(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text(
+        '{"kind": "sentence", "document_id": "d", "start": 0, "end": 3, "concepts": []}\n'
+        '{"kind": "mention", "method": "lexical"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"labels.jsonl:2: not a label record"):
+        read_labels(path)
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not DEV_CORPUS.is_dir(), reason="the development set is not beside the repo")
+def test_dev_set_mention_precision_with_real_model(real_embedder: Embedder, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index([DEV_CORPUS], root, embedder=real_embedder)
+    scores = evaluate(root)
+    assert scores["lexical_unlabelled"] == 0 and scores["semantic_unlabelled"] <= 5, scores
+    assert scores["lexical_precision"] >= MIN_DEV_LEXICAL_PRECISION, scores
+    assert scores["semantic_precision"] >= MIN_DEV_SEMANTIC_PRECISION, scores
+    assert scores["semantic_mentions"] >= 10, scores  # semantic linking still does something

@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rdflib import OWL, RDF, SKOS, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, SKOS, Literal, URIRef
 
 from indexer.errors import OntologyError
-from indexer.models import Relation
+from indexer.models import Concept, Relation
 from indexer.namespaces import LG, SCHEME, concept_uri
 from indexer.ontology import (
     DEFAULT_ONTOLOGY,
@@ -25,7 +25,35 @@ REQUIRED_IDS = """
     Leader Manager Workforce RoleDuality LeadershipWithoutManagement ManagementWithoutLeadership
 """.split()
 
-PROPERTY_NAMES = "provides operationalizes complements bridges dependsOn enables answersQuestion"
+# Concepts of the field beyond the first three articles: styles, feedback, change models, ...
+FIELD_IDS = """
+    LeadershipStyle TransformationalLeadership TransactionalLeadership SituationalLeadership
+    ServantLeadership AuthenticLeadership DemocraticLeadership AutocraticLeadership
+    LaissezFaireLeadership Delegation Feedback Coaching Mentoring EmotionalIntelligence
+    ChangeManagement KotterModel ADKAR LewinModel ResistanceToChange OKR KPI SMARTGoals
+    CognitiveBias ConflictManagement ThomasKilmannModel RemoteWork HybridWork TuckmanModel
+    Burnout ActiveListening Empathy PerformanceManagement PerformanceReview EmployeeRecognition
+    IntrinsicMotivation DiversityEquityInclusion SuccessionPlanning Onboarding ScheinModel
+    OneOnOneMeeting MiddleManager Integrity Humility SelfAwareness Vulnerability
+    DifficultConversations Transparency
+""".split()
+
+PROPERTY_NAMES = (
+    "provides operationalizes complements bridges dependsOn enables answersQuestion "
+    "mitigates undermines causes hasStage precedes"
+)
+
+# Everyday words that name a concept only in context: weak labels, never alt labels.
+MOVED_TO_WEAK = {
+    "OrganizationalSuccess": {"success", "results", "outcomes"},
+    "Values": {"values", "principles"},
+    "OrganizationalDirection": {"direction"},
+    "Structure": {"structure", "processes", "systems"},
+    "OrganizationalRole": {"roles", "position"},
+    "Purpose": {"meaning"},
+    "Engagement": {"commitment"},
+    "Motivation": {"passion"},
+}
 
 PREFIXES = """\
 @prefix c:    <https://leadgraph.dev/concept/> .
@@ -75,6 +103,10 @@ def _validate(tmp_path: Path, turtle: str) -> ValidationReport:
     return validate_ontology(path, DEFAULT_SHAPES)
 
 
+def short(uri: str) -> str:
+    return uri.rsplit("/", 1)[1]
+
+
 def _relation(ontology: Ontology, subject: str, predicate: str, target: str) -> bool:
     return Relation(str(LG[predicate]), concept_uri(target)) in ontology.by_id(subject).relations
 
@@ -87,12 +119,13 @@ def test_default_paths_point_at_the_repo_ontology_folder() -> None:
     assert DEFAULT_SHAPES.is_file() and DEFAULT_SHAPES.parent == DEFAULT_ONTOLOGY.parent
 
 
-def test_shipped_ontology_has_at_least_35_concepts_including_the_required_ones(
+def test_shipped_ontology_has_at_least_150_concepts_including_the_required_ones(
     ontology: Ontology,
 ) -> None:
     ids = {c.id for c in ontology.concepts}
-    assert len(ontology.concepts) >= 35
+    assert len(ontology.concepts) >= 150
     assert set(REQUIRED_IDS) <= ids
+    assert set(FIELD_IDS) <= ids
 
 
 def test_concepts_are_sorted_by_pref_label(ontology: Ontology) -> None:
@@ -119,6 +152,143 @@ def test_no_label_names_two_concepts(ontology: Ontology) -> None:
         for label in c.labels:
             key = label.casefold()
             assert owner.setdefault(key, c.id) == c.id, f"{label!r}: {owner[key]} and {c.id}"
+
+
+def _labels(ontology: Ontology, predicate: URIRef) -> dict[str, set[str]]:
+    """Concept id -> its English literals of `predicate`, read from the graph."""
+    out: dict[str, set[str]] = {}
+    for c in ontology.concepts:
+        out[c.id] = {
+            str(o)
+            for o in ontology.graph.objects(URIRef(c.uri), predicate)
+            if isinstance(o, Literal) and o.language == "en"
+        }
+    return out
+
+
+def test_every_concept_has_a_definition_of_its_own(ontology: Ontology) -> None:
+    definitions = [c.definition.strip() for c in ontology.concepts]
+    assert all(len(d.split()) >= 6 for d in definitions)
+    assert len(set(definitions)) == len(definitions)
+
+
+def test_pref_alt_and_weak_labels_name_one_concept_each(ontology: Ontology) -> None:
+    weak = _labels(ontology, LG.weakLabel)
+    owner: dict[str, str] = {}
+    for c in ontology.concepts:
+        for label in (*c.labels, *weak[c.id]):
+            key = label.casefold()
+            assert owner.setdefault(key, c.id) == c.id, f"{label!r}: {owner[key]} and {c.id}"
+
+
+def test_generic_words_are_weak_labels_not_alt_labels(ontology: Ontology) -> None:
+    weak = _labels(ontology, LG.weakLabel)
+    for concept_id, words in MOVED_TO_WEAK.items():
+        assert words <= weak[concept_id], concept_id
+        assert not words & {a.casefold() for a in ontology.by_id(concept_id).alt_labels}
+    assert ontology.by_id("Values").pref_label == "core values"
+    # specific labels of the same concepts stay ordinary labels
+    assert "extraordinary results" in ontology.by_id("OrganizationalSuccess").alt_labels
+    assert "sense of direction" in ontology.by_id("OrganizationalDirection").alt_labels
+
+
+def test_weak_label_property_is_declared_as_a_hidden_label(ontology: Ontology) -> None:
+    g = ontology.graph
+    assert (LG.weakLabel, RDF.type, OWL.AnnotationProperty) in g
+    assert (LG.weakLabel, RDFS.subPropertyOf, SKOS.hiddenLabel) in g
+    definition = str(g.value(LG.weakLabel, SKOS.definition))
+    assert "only where the same passage also names the concept" in definition
+    assert "by its preferred label or by an alternative label of several words" in definition
+
+
+def test_more_specific_concepts_took_labels_and_sit_below_the_old_owner(
+    ontology: Ontology,
+) -> None:
+    moves = {  # label -> (new concept, the concept that used to carry it)
+        "delegation": ("Delegation", "Empowerment"),
+        "autonomy": ("Autonomy", "Empowerment"),
+        "intrinsic motivation": ("IntrinsicMotivation", "Motivation"),
+        "middle manager": ("MiddleManager", "Manager"),
+    }
+    for label, (new, old) in moves.items():
+        assert label in {lab.casefold() for lab in ontology.by_id(new).labels}, label
+        assert concept_uri(old) in ontology.by_id(new).broader, new
+    assert concept_uri("Goals") in ontology.by_id("OKR").broader
+    assert concept_uri("Goals") in ontology.by_id("KPI").broader
+    assert {"OKR", "objectives and key results"} <= set(ontology.by_id("OKR").labels)
+    assert {"KPI", "EQ", "DEI"} <= {
+        label
+        for cid in ("KPI", "EmotionalIntelligence", "DiversityEquityInclusion")
+        for label in ontology.by_id(cid).alt_labels
+    }
+
+
+def test_labels_the_development_set_looks_up_are_kept(ontology: Ontology) -> None:
+    kept = {
+        "Goals": {"objectives", "targets"},
+        "Trust": {"trustworthiness", "credibility"},
+        "Engagement": {"employee engagement"},
+        "ResourceAllocation": {"resource management"},
+        "Strategy": {"strategic plan"},
+        "RoleModeling": {"leading by example", "walking the talk"},
+        "StrategicAlignment": {"aligned goals"},
+        "OrganizationalCulture": {"culture", "workplace culture"},
+        "Mission": {"mission statement"},
+        "DecisionMaking": {"judgement"},
+        "Collaboration": {"teamwork"},
+        "ContinuousImprovement": {"kaizen"},
+        "Flexibility": {"agility"},
+        "Controlling": {"oversight"},
+    }
+    for concept_id, labels in kept.items():
+        concept = ontology.by_id(concept_id)
+        # lookup finds a concept by an altLabel or a weakLabel alike
+        assert labels <= {*concept.alt_labels, *concept.weak_labels}, concept_id
+
+
+def test_hierarchy_has_no_cycle_and_every_concept_reaches_a_top_concept(
+    ontology: Ontology,
+) -> None:
+    tops = {str(t) for t in ontology.graph.objects(SCHEME, SKOS.hasTopConcept)}
+    assert tops == {str(s) for s in ontology.graph.subjects(SKOS.topConceptOf, SCHEME)}
+    by_uri = {c.uri: c for c in ontology.concepts}
+    for c in ontology.concepts:
+        ancestors = _ancestors(by_uri, c.uri)
+        assert c.uri not in ancestors, f"{c.id} is its own ancestor"
+        assert c.uri in tops or ancestors & tops, f"{c.id} reaches no top concept"
+    for c in ontology.concepts:  # SKOS: related is disjoint with the transitive hierarchy
+        for other in c.related:
+            assert other not in _ancestors(by_uri, c.uri), f"{c.id} related to its ancestor"
+            assert c.uri not in _ancestors(by_uri, other), f"{c.id} related to a descendant"
+
+
+def _ancestors(by_uri: dict[str, Concept], uri: str) -> set[str]:
+    out: set[str] = set()
+    frontier = list(by_uri[uri].broader)
+    while frontier:
+        parent = frontier.pop()
+        if parent not in out:
+            out.add(parent)
+            frontier.extend(by_uri[parent].broader)
+    return out
+
+
+def test_leadership_styles_sit_under_leadership_style(ontology: Ontology) -> None:
+    style = concept_uri("LeadershipStyle")
+    for cid in (
+        "TransformationalLeadership TransactionalLeadership SituationalLeadership "
+        "ServantLeadership AuthenticLeadership DemocraticLeadership AutocraticLeadership "
+        "LaissezFaireLeadership"
+    ).split():
+        assert style in ontology.by_id(cid).broader, cid
+    assert ontology.by_id("LeadershipStyle").broader == (concept_uri("Leadership"),)
+    stages = {"Forming", "Storming", "Norming", "Performing", "Adjourning"}
+    assert {short(u) for u in ontology.by_id("TuckmanModel").narrower} == stages
+    assert _relation(ontology, "Forming", "precedes", "Storming")
+    assert _relation(ontology, "LewinModel", "hasStage", "Refreezing")
+    change = concept_uri("ChangeManagement")
+    for cid in ("KotterModel", "ADKAR", "LewinModel", "ResistanceToChange"):
+        assert change in ontology.by_id(cid).broader, cid
 
 
 def test_alt_labels_carry_synonyms(ontology: Ontology) -> None:
@@ -258,6 +428,38 @@ def test_alt_label_without_language_fails_validation(tmp_path: Path) -> None:
 def test_alt_label_equal_to_pref_label_fails_validation(tmp_path: Path) -> None:
     report = _validate(tmp_path, VALID_SMALL + 'c:Vision skos:altLabel "vision"@en .\n')
     assert any("must differ from the skos:prefLabel" in m for m in report.messages)
+
+
+def test_weak_label_without_language_fails_validation(tmp_path: Path) -> None:
+    report = _validate(tmp_path, VALID_SMALL + 'c:Vision lg:weakLabel "picture" .\n')
+    assert not report.conforms
+    assert any(
+        "c:Vision" in m and "lg:weakLabel" in m and "language-tagged" in m for m in report.messages
+    ), report.messages
+
+
+def test_weak_label_equal_to_an_alt_label_fails_validation(tmp_path: Path) -> None:
+    report = _validate(
+        tmp_path,
+        VALID_SMALL + 'c:Vision skos:altLabel "picture"@en ; lg:weakLabel "picture"@en .\n',
+    )
+    assert any("both an lg:weakLabel and a skos:altLabel" in m for m in report.messages)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        'c:Leader skos:altLabel "vision"@en .',  # an alt label equal to another's pref label
+        'c:Leader lg:weakLabel "Vision"@en .',  # a weak one, in another case
+        'c:Leader skos:altLabel "Big Picture"@en . c:Vision lg:weakLabel "big picture"@en .',
+    ],
+)
+def test_label_naming_two_concepts_fails_validation(tmp_path: Path, extra: str) -> None:
+    report = _validate(tmp_path, VALID_SMALL + extra + "\n")
+    assert not report.conforms
+    assert any("c:Leader" in m and "names another concept too" in m for m in report.messages), (
+        report.messages
+    )
 
 
 def test_relation_object_outside_the_range_fails_validation(tmp_path: Path) -> None:
