@@ -18,6 +18,25 @@ import Stemmer
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _WORD_SPLIT = re.compile(f"({_WORD.pattern})", re.UNICODE)
 
+# Contractions are function words too ("don't", "you're"): without them a curly-quoted "don’t"
+# became a key phrase and a BM25 term.
+_CONTRACTIONS = """ain't aren't can't couldn't daren't didn't doesn't don't hadn't hasn't haven't
+    isn't mightn't mustn't needn't oughtn't shan't shouldn't wasn't weren't won't wouldn't
+    i'm you're we're they're he's she's it's that's there's here's what's who's where's when's
+    why's how's let's i've you've we've they've who've would've could've should've might've
+    must've i'll you'll he'll she'll it'll we'll they'll that'll there'll who'll what'll i'd you'd
+    he'd she'd it'd we'd they'd that'd there'd who'd what'd y'all"""
+
+# The apostrophes a contraction is written with that stay inside a word token: ASCII ', the
+# typographic ’ (also folded by `normalize`) and the modifier letter ʼ (U+02BC, a letter, so
+# neither `_WORD` splits on it nor `normalize` folds it).
+_APOSTROPHES = "'’ʼ"
+
+# What is left of a contraction whose apostrophe splits the word instead (‘, `, ´: "doesn‘t" is
+# "doesn" + "t"); only pieces that are no English word of their own ("won", "don", "haven" are).
+_CONTRACTION_PIECES = """aren couldn daren didn doesn hadn hasn isn mightn mustn needn oughtn
+    shouldn wasn weren wouldn ll ve"""
+
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -26,7 +45,9 @@ STOP_WORDS = frozenset(
     own same she should so some such than that the their theirs them themselves then there these
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves s t also may might must
-    shall""".split()
+    shall cannot""".split()
+    + [word.replace("'", mark) for word in _CONTRACTIONS.split() for mark in _APOSTROPHES]
+    + _CONTRACTION_PIECES.split()
 )
 
 
