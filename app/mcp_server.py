@@ -194,9 +194,11 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
         ] = False,
     ) -> ConceptList:
         """Turn text into concept ids: candidates best first, each with id, label, alternative
-        labels, definition, a score and how it matched (exact > prefix > fuzzy spelling >
+        labels, definition, a score and how it matched (exact > prefix > fuzzy: a typo >
         semantic meaning). Use it before get_concept, related_concepts or the concept filter of
-        search_passages, which all need an id. `total` counts every match before `limit`."""
+        search_passages, which all need an id. `total` counts every match before `limit`. Empty
+        `items` means the ontology has no such concept: say so rather than using a near one;
+        `candidates` then may name terms mined from the corpus that match (ids for get_concept)."""
         if not text.strip():
             raise ToolError("text: must not be empty")
         with _as_tool_errors():

@@ -53,17 +53,40 @@ class ConceptHit(BaseModel):
     score: float = Field(
         ge=0.0,
         le=1.0,
-        description="match strength: exact label > prefix > near spelling > meaning",
+        description="match strength in bands that never overlap: exact 0.93-1, prefix "
+        "0.70-0.90, fuzzy 0.50-0.69, semantic 0-0.49 (0.49 x cosine)",
     )
     match: Literal["exact", "prefix", "fuzzy", "semantic", "all"] = Field(
-        description="how the query matched (`all` when no query was given)"
+        description="how the query matched: `exact` the same words as a label up to case, "
+        "inflection, word order and link words, or an abbreviation that is an altLabel "
+        "(OKRs, KPI) or a label's initials; `prefix` each query word starts a word of the "
+        "label (autocomplete); `fuzzy` a typo of a label (a few edits, Damerau-Levenshtein; "
+        "never a real word, never a label plus other words); `semantic` close in meaning "
+        "(embedding cosine), also for a query holding a label plus words of its own; `all` "
+        "when no query was given"
     )
     candidate: bool = False
+    weak: bool = Field(
+        False,
+        description="a semantic match below the calibrated threshold: listed only with "
+        "include_weak=true",
+    )
 
 
 class ConceptList(BaseModel):
-    items: list[ConceptHit]
-    total: int = Field(description="all matches, before limit and offset")
+    items: list[ConceptHit] = Field(
+        description="best first; empty when no concept fits the query (no such concept)"
+    )
+    total: int = Field(description="all matches listed, before limit and offset")
+    candidates: list[ConceptRef] = Field(
+        default_factory=list,
+        description="candidate terms mined from the corpus (not yet curated) that match the "
+        "query, best first, at most 5, whether or not include_candidates lists them in items; "
+        "GET /concepts/{id} shows their evidence",
+    )
+    weak_omitted: int = Field(
+        0, description="weak semantic matches left out of items and total (include_weak=true)"
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -79,10 +102,19 @@ class ConceptList(BaseModel):
                             "score": 0.87,
                             "match": "prefix",
                             "candidate": False,
+                            "weak": False,
                         }
                     ],
                     "total": 1,
-                }
+                    "candidates": [],
+                    "weak_omitted": 0,
+                },
+                {
+                    "items": [],
+                    "total": 0,
+                    "candidates": [{"id": "burnout", "label": "burnout"}],
+                    "weak_omitted": 2,
+                },
             ]
         }
     )

@@ -100,6 +100,8 @@ class IndexContents:
     embedding_keys: list[str]  # per passage: hash of the exact text embedded (the reuse key)
     sentence_vectors: Vectors  # one row per sentence, passages in order, sentences in order
     sentence_keys: list[str]  # per sentence: hash of its text (the reuse key)
+    facet_vectors: Vectors  # concept lookup's texts (`facet_texts`), one row each
+    facet_keys: list[str]  # per row: `text_key` of its text
 
 
 @dataclass
@@ -123,6 +125,14 @@ class Index:
     mentions_by_passage: dict[str, list[Mention]] = field(default_factory=dict)
     mentions_by_concept: dict[str, list[Mention]] = field(default_factory=dict)
     concept_order: list[str] = field(default_factory=list)  # URIs in concept-vector row order
+    # concept lookup's texts embedded by the build: `text_key` of a text -> its row of vectors
+    facet_rows: dict[str, int] = field(default_factory=dict)
+    facet_vectors: Vectors = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def facet_vector(self, text: str) -> Vectors | None:
+        """The build's vector of a lookup text (a label or definition), None if it has none."""
+        row = self.facet_rows.get(text_key(text))
+        return None if row is None else self.facet_vectors[row]
 
     def __post_init__(self) -> None:
         self.passage_rows = {p.id: i for i, p in enumerate(self.passages)}
@@ -221,9 +231,11 @@ def _write_files(folder: Path, c: IndexContents) -> list[str]:
         _write_json(folder / "evidence.json", [asdict(x) for x in c.evidence]),
         _write_json(folder / "passages.keys.json", c.embedding_keys),
         _write_json(folder / "sentences.keys.json", c.sentence_keys),
+        _write_json(folder / "facets.keys.json", c.facet_keys),
     ]
     np.save(folder / "sentences.npy", c.sentence_vectors, allow_pickle=False)
-    names.append("sentences.npy")
+    np.save(folder / "facets.npy", c.facet_vectors, allow_pickle=False)
+    names += ["sentences.npy", "facets.npy"]
     names += c.passage_vectors.save(folder, "passages")
     names += c.concept_vectors.save(folder, "concepts")
     names += c.lexical.save(folder, "lexical")
@@ -388,6 +400,8 @@ def load_index(root: Path, *, model: str | None = None, verify: bool = True) -> 
             concept_vectors=VectorIndex.load(folder, "concepts"),
             lexical=LexicalIndex.load(folder, "lexical"),
             concept_order=[c.uri for c in concepts],
+            facet_rows={k: i for i, k in enumerate(_read_json(folder / "facets.keys.json"))},
+            facet_vectors=np.load(folder / "facets.npy", allow_pickle=False),
         )
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise IndexMismatch(

@@ -25,7 +25,31 @@ ConceptId = Annotated[
 ]
 
 
-@router.get("", summary="Find concepts by label, prefix, near spelling or meaning")
+LOOKUP_DESCRIPTION = """Concepts a short text names, best first, each with how it matched:
+
+- `exact` (score 0.93-1): the same words as a label (prefLabel or altLabel) up to case and
+  inflection ("LEADERS", "servant leaders"), word order and link words ("alignment of goals" for
+  "aligned goals"), or an abbreviation that is an altLabel ("OKRs", "KPI") or, typed in capitals,
+  a label's initials;
+- `prefix` (0.70-0.90): each word of the query starts a word of the label, for autocomplete
+  ("psych", "psych saf", "safety");
+- `fuzzy` (0.50-0.69): a typo of a label: a few edits (Damerau-Levenshtein; 1 in a word of 4-6
+  characters, 2 in a longer one, none under 4), never a word that the corpus or a label writes;
+- `semantic` (0-0.49, 0.49 x cosine): close in meaning. A query holding a label plus words of its
+  own ("transformational leadership", "leadership in hospitals") is not a label match: it is
+  judged by meaning, without the label it contains.
+
+A semantic match below the calibrated threshold is *weak*: left out unless `include_weak=true`
+(then flagged `weak: true`). A text that names no concept gets an empty `items` list, meaning
+no such concept; `candidates` still points to candidate terms mined from the corpus that match
+it, even when `include_candidates` is false."""
+
+
+@router.get(
+    "",
+    summary="Find concepts by label, prefix, typo or meaning (empty: no such concept)",
+    description=LOOKUP_DESCRIPTION,
+)
 def list_concepts(
     service: ConceptsDep,
     settings: SettingsDep,
@@ -37,7 +61,8 @@ def list_concepts(
             openapi_examples={
                 "autocomplete": {"value": "psych"},
                 "typo": {"value": "leadrship"},
-                "meaning": {"value": "go-between"},
+                "abbreviation": {"value": "OKRs"},
+                "meaning": {"value": "the middleman"},
             },
         ),
     ] = None,
@@ -46,12 +71,17 @@ def list_concepts(
     include_candidates: Annotated[
         bool, Query(description="also terms mined from the corpus, not yet curated")
     ] = False,
+    include_weak: Annotated[
+        bool,
+        Query(description="also semantic matches below the calibrated threshold (weak: true)"),
+    ] = False,
 ) -> ConceptList:
     return service.lookup(
         q,
         limit=limit,
         offset=offset,
         include_candidates=include_candidates,
+        include_weak=include_weak,
         max_k=settings.max_k,
         max_chars=settings.max_text_chars,
     )

@@ -1,41 +1,25 @@
-"""Concept lookup, concept pages and concept neighbourhoods, over the loaded index.
-
-Lookup ranks every label (prefLabel and altLabels) of every concept against the query in four
-tiers whose score bands never overlap, so a better kind of match always ranks first:
-
-    exact     0.95..1.00  same words up to case and inflection (stems)
-    prefix    0.70..0.90  the query starts the label, or one of its words (autocomplete)
-    fuzzy     0.50..0.70  near spelling (rapidfuzz Indel ratio), for typos
-    semantic  0.00..0.50  cosine of the query and the closest facet of a concept (its
-                          description, a label, its definition), only when no label equals or
-                          starts with the query: for words that are no label at all
+"""Concept pages and concept neighbourhoods over the loaded index; lookup by label, prefix,
+typo or meaning lives in `lookup.py` (`ConceptMatcher`), which this service holds.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from indexer.embedder import Embedder, Vectors
-from indexer.models import Candidate, Concept, Cooccurrence, Mention, RelationEvidence
+from indexer.embedder import Embedder
+from indexer.models import Cooccurrence, Mention, RelationEvidence
 from indexer.namespaces import short_id
 from indexer.store import Index
-from indexer.text import label_key, tokenize
 
-from ..errors import NotFound, Unprocessable
-from ..limits import is_blank
+from ..errors import NotFound
 from ..schemas import (
     ConceptDetail,
     ConceptGraph,
-    ConceptHit,
     ConceptList,
     ConceptRef,
     Cooccurring,
@@ -46,75 +30,14 @@ from ..schemas import (
     RelationOut,
     RelationQuote,
 )
+from .lookup import ConceptMatcher, Entry, Match, candidate_entry, concept_entry
 
-MatchKind = Literal["exact", "prefix", "fuzzy", "semantic"]
+__all__ = ["ConceptService", "Entry", "Match", "concept_ref", "local_name", "passage_concepts"]
+
 EdgeKind = Literal["hierarchy", "related", "relation", "cooccurs"]
-
-EXACT_PREF = 1.0
-EXACT_ALT = 0.95
-PREFIX_BASE = 0.75  # + PREFIX_SPAN x share of the label the query covers
-PREFIX_SPAN = 0.15
-WORD_PREFIX_BASE = 0.70  # the query starts a later word of the label ("safety")
-WORD_PREFIX_SPAN = 0.05
-ALT_PENALTY = 0.02  # a prefLabel match beats the same match on an altLabel
-MIN_PREFIX_CHARS = 2
-FUZZY_MIN_CHARS = 4  # shorter queries are prefixes, not typos
-FUZZY_MIN_RATIO = 80.0  # rapidfuzz ratio, 0..100
-FUZZY_TRUNCATED_PENALTY = 5.0  # comparing with the label's first len(q) characters only
-FUZZY_BASE = 0.50
-FUZZY_SPAN = 0.19
-SEMANTIC_SCALE = 0.49
-# Cosine (to the closest facet of a concept) below which it is not offered as a meaning match.
-# all-MiniLM-L6-v2, best facet of any concept: "bouncing back from setbacks" 0.48 (Resilience),
-# "trustworthy" 0.54 (Trust), "the middleman" 0.71 (Manager); off-topic "capital of france"
-# 0.17, "tax law" 0.2, "python programming" 0.32.
-SEMANTIC_MIN_COSINE = 0.35
 
 COOCCURRING_MAX = 20
 GRAPH_COOCCURRENCES_PER_NODE = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A curated concept or a candidate, as the API shows it."""
-
-    uri: str
-    id: str
-    label: str
-    alt_labels: tuple[str, ...]
-    definition: str
-    candidate: bool
-
-    @property
-    def ref(self) -> ConceptRef:
-        return ConceptRef(id=self.id, label=self.label)
-
-
-@dataclass(frozen=True, slots=True)
-class _Label:
-    entry: Entry
-    text: str  # normalised words joined by one space ("go-between" -> "go between")
-    key: tuple[str, ...]  # stems
-    preferred: bool
-
-
-def _words(text: str) -> str:
-    return " ".join(t.norm for t in tokenize(text))
-
-
-def _entry(concept: Concept) -> Entry:
-    return Entry(
-        concept.uri,
-        concept.id,
-        concept.pref_label,
-        concept.alt_labels,
-        concept.definition,
-        concept.candidate,
-    )
-
-
-def _candidate_entry(candidate: Candidate) -> Entry:
-    return Entry(candidate.uri, candidate.id, candidate.label, (), "", True)
 
 
 def concept_ref(index: Index, uri: str) -> ConceptRef:
@@ -143,10 +66,10 @@ class ConceptService:
     def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self._embedder = embedder
-        curated = [_entry(c) for c in index.concepts.values() if not c.candidate]
+        curated = [concept_entry(c) for c in index.concepts.values() if not c.candidate]
         curated.sort(key=lambda e: (e.label.casefold(), e.id))
-        mined = [_entry(c) for c in index.concepts.values() if c.candidate]
-        mined += [_candidate_entry(c) for c in index.candidates]
+        mined = [concept_entry(c) for c in index.concepts.values() if c.candidate]
+        mined += [candidate_entry(c) for c in index.candidates]
         mined.sort(key=lambda e: (e.label.casefold(), e.id))
         self.curated: tuple[Entry, ...] = tuple(curated)
         self.candidates: tuple[Entry, ...] = tuple(mined)
@@ -155,11 +78,7 @@ class ConceptService:
             self._by_id[e.id] = e
         self._by_uri = {e.uri: e for e in (*mined, *curated)}
         self._candidate_evidence = {c.uri: c.evidence for c in index.candidates}
-        self._labels = {
-            False: self._label_table(curated),
-            True: self._label_table([*curated, *mined]),
-        }
-        self._concept_rows = {uri: row for row, uri in enumerate(index.concept_order)}
+        self.matcher = ConceptMatcher(index, embedder, self.curated, self.candidates)
         self._cooccurring: dict[str, list[tuple[str, Cooccurrence]]] = defaultdict(list)
         for c in index.cooccurrences:
             self._cooccurring[c.a].append((c.b, c))
@@ -170,18 +89,6 @@ class ConceptService:
         for ev in index.evidence:
             self._evidence[(ev.subject, ev.predicate, ev.object)].append(ev)
         self._edges = self._structural_edges()
-        self._facet_cache: tuple[tuple[Entry, ...], Vectors, npt.NDArray[np.int64]] | None = None
-        self._facet_lock = threading.Lock()
-
-    @staticmethod
-    def _label_table(entries: Iterable[Entry]) -> list[_Label]:
-        table = []
-        for e in entries:
-            for i, label in enumerate((e.label, *e.alt_labels)):
-                text = _words(label)
-                if text:
-                    table.append(_Label(e, text, label_key(label), preferred=i == 0))
-        return table
 
     # --- resolving ids ---------------------------------------------------------------------
 
@@ -221,115 +128,27 @@ class ConceptService:
         limit: int,
         offset: int,
         include_candidates: bool,
+        include_weak: bool = False,
         max_k: int,
         max_chars: int,
     ) -> ConceptList:
-        if not 1 <= limit <= max_k:
-            raise Unprocessable(f"limit: must be between 1 and {max_k} (max_k), got {limit}")
-        if offset < 0:
-            raise Unprocessable("offset: must be 0 or more")
-        if q is None:
-            entries = [*self.curated, *(self.candidates if include_candidates else ())]
-            items = [self._hit(e, 1.0, "all") for e in entries]
-            return ConceptList(items=items[offset : offset + limit], total=len(items))
-        if is_blank(q):
-            raise Unprocessable("q: must not be blank; leave it out to list every concept")
-        if len(q) > max_chars:
-            raise Unprocessable(f"q: at most {max_chars} characters (max_text_chars), got {len(q)}")
-        ranked = self.match(q, include_candidates=include_candidates)
-        items = [self._hit(e, score, kind) for e, score, kind in ranked]
-        return ConceptList(items=items[offset : offset + limit], total=len(items))
+        """`ConceptMatcher.lookup`: the concepts `q` names, best first, or every concept."""
+        return self.matcher.lookup(
+            q,
+            limit=limit,
+            offset=offset,
+            include_candidates=include_candidates,
+            include_weak=include_weak,
+            max_k=max_k,
+            max_chars=max_chars,
+        )
 
     def match(
-        self, q: str, *, include_candidates: bool = False
-    ) -> list[tuple[Entry, float, MatchKind]]:
-        """Every concept matching `q`, best first (score, then label)."""
-        text = _words(q)
-        key = label_key(q)
-        best: dict[str, tuple[float, MatchKind, Entry]] = {}
-
-        def offer(entry: Entry, score: float, kind: MatchKind) -> None:
-            if entry.uri not in best or score > best[entry.uri][0]:
-                best[entry.uri] = (score, kind, entry)
-
-        if text:
-            for label in self._labels[include_candidates]:
-                scored = _lexical_score(text, key, label)
-                if scored is not None:
-                    offer(label.entry, *scored)
-        if not any(kind in ("exact", "prefix") for _, kind, _ in best.values()):
-            for entry, score in self._semantic(q, include_candidates=include_candidates):
-                offer(entry, score, "semantic")
-        ranked = sorted(best.values(), key=lambda b: (-b[0], b[2].label.casefold(), b[2].id))
-        return [(entry, round(score, 4), kind) for score, kind, entry in ranked]
-
-    def _semantic(self, q: str, *, include_candidates: bool) -> list[tuple[Entry, float]]:
-        """Entries whose closest facet (description, one label, or definition) reaches
-        SEMANTIC_MIN_COSINE, with their score in the semantic band."""
-        entries, facets, owners = self._facets()
-        if not entries:
-            return []
-        vector = self._embedder.encode([q])[0]
-        # inner product of L2-normalised vectors is cosine similarity
-        cosines = facets @ vector
-        best = np.full(len(entries), -1.0, dtype=np.float32)
-        np.maximum.at(best, owners, cosines)
-        out = []
-        for i, cosine in enumerate(best.tolist()):
-            entry = entries[i]
-            if (include_candidates or not entry.candidate) and cosine >= SEMANTIC_MIN_COSINE:
-                out.append((entry, SEMANTIC_SCALE * min(1.0, cosine)))
-        return out
-
-    def _facets(self) -> tuple[tuple[Entry, ...], Vectors, npt.NDArray[np.int64]]:
-        """Vectors of every entry's facets and, per vector, the entry it belongs to. The
-        description vectors come from the index; labels and definitions are embedded on first
-        use, because a query often matches one label or the definition better than the whole
-        description ("bouncing back from setbacks": 0.31 to Resilience's description, 0.48 to
-        its definition)."""
-        if self._facet_cache is None:
-            # concurrent first lookups wait for one computation rather than each embedding every
-            # label (bench.load, 8 clients on a cold index: /concepts p95 16 s before, 0.2 s after)
-            with self._facet_lock:
-                if self._facet_cache is None:
-                    self._facet_cache = self._embed_facets()
-        return self._facet_cache
-
-    def _embed_facets(self) -> tuple[tuple[Entry, ...], Vectors, npt.NDArray[np.int64]]:
-        entries = (*self.curated, *self.candidates)
-        texts: list[str] = []
-        owners: list[int] = []
-        rows: list[int] = []
-        row_owners: list[int] = []
-        for i, e in enumerate(entries):
-            for text in (e.label, *e.alt_labels, e.definition):
-                if text:
-                    texts.append(text)
-                    owners.append(i)
-            if e.uri in self._concept_rows:
-                rows.append(self._concept_rows[e.uri])
-                row_owners.append(i)
-        parts = [self._embedder.encode(texts)] if texts else []
-        if rows:
-            parts.append(np.asarray(self.index.concept_vectors.vectors[rows]))
-        facets = (
-            np.concatenate(parts).astype(np.float32)
-            if parts
-            else np.zeros((0, 1), dtype=np.float32)
-        )
-        return entries, facets, np.asarray(owners + row_owners, dtype=np.int64)
-
-    @staticmethod
-    def _hit(entry: Entry, score: float, kind: Literal[MatchKind, "all"]) -> ConceptHit:
-        return ConceptHit(
-            id=entry.id,
-            uri=entry.uri,
-            label=entry.label,
-            alt_labels=list(entry.alt_labels),
-            definition=entry.definition,
-            score=score,
-            match=kind,
-            candidate=entry.candidate,
+        self, q: str, *, include_candidates: bool = False, include_weak: bool = False
+    ) -> list[Match]:
+        """`ConceptMatcher.match`: every match of `q`, best first."""
+        return self.matcher.match(
+            q, include_candidates=include_candidates, include_weak=include_weak
         )
 
     # --- one concept -----------------------------------------------------------------------
@@ -525,27 +344,3 @@ class ConceptService:
         ]
         shown.sort(key=lambda e: (e.kind, e.source, e.target, e.predicate))
         return ConceptGraph(nodes=nodes, edges=shown)
-
-
-def _lexical_score(
-    text: str, key: tuple[str, ...], label: _Label
-) -> tuple[float, MatchKind] | None:
-    """The best exact / prefix / fuzzy score of query words `text` (stems `key`) for a label."""
-    penalty = 0.0 if label.preferred else ALT_PENALTY
-    if text == label.text or (key and key == label.key):
-        return (EXACT_PREF if label.preferred else EXACT_ALT), "exact"
-    if len(text) >= MIN_PREFIX_CHARS:
-        coverage = len(text) / len(label.text)
-        if label.text.startswith(text):
-            return PREFIX_BASE + PREFIX_SPAN * coverage - penalty, "prefix"
-        if f" {text}" in label.text:
-            return WORD_PREFIX_BASE + WORD_PREFIX_SPAN * coverage - penalty, "prefix"
-    if len(text) >= FUZZY_MIN_CHARS:
-        ratio = fuzz.ratio(text, label.text)
-        if len(label.text) > len(text):
-            truncated = fuzz.ratio(text, label.text[: len(text)]) - FUZZY_TRUNCATED_PENALTY
-            ratio = max(ratio, truncated)
-        if ratio >= FUZZY_MIN_RATIO:
-            share = (ratio - FUZZY_MIN_RATIO) / (100.0 - FUZZY_MIN_RATIO)
-            return FUZZY_BASE + FUZZY_SPAN * share - penalty, "fuzzy"
-    return None

@@ -279,6 +279,7 @@
   /** Concept autocomplete on `input` + `list`: arrow keys move, Enter picks, Escape closes. */
   function conceptCombobox(input, list, onPick, { candidates = true } = {}) {
     let items = [];
+    let pointer = []; // candidate terms matching the query, listed or not (ConceptList.candidates)
     let active = -1;
     let seq = 0;
     let timer = 0;
@@ -294,7 +295,7 @@
 
     function setActive(i) {
       active = i;
-      [...list.children].forEach((li, j) => li.setAttribute("aria-selected", String(j === i)));
+      list.querySelectorAll('[role="option"]').forEach((li, j) => li.setAttribute("aria-selected", String(j === i)));
       if (i >= 0 && list.children[i]) {
         input.setAttribute("aria-activedescendant", list.children[i].id);
         list.children[i].scrollIntoView({ block: "nearest" });
@@ -309,8 +310,21 @@
       open();
     }
 
+    /** An empty answer: the ontology has no such concept; point to candidate terms if any. */
+    function drawNothing(q) {
+      items = [];
+      const note = h("li", { class: "listbox-note", role: "presentation" }, `No such concept: “${q}” names no concept of the ontology.`);
+      if (pointer.length) {
+        note.append(" Candidate terms mined from the corpus match it: ",
+          pointer.map((c, i) => [i ? ", " : "", h("a", { href: conceptHref(c.id), text: c.label, onmousedown: (e) => e.preventDefault(), onclick: () => close() })]), ".");
+      }
+      list.replaceChildren(note);
+      open();
+    }
+
     function draw(q) {
-      if (!items.length) return drawMessage(`No concept matches “${q}”.`);
+      if (!items.length) return drawNothing(q);
+      const onlyCandidates = items.every((c) => c.candidate);
       list.replaceChildren(...items.map((c, i) => {
         const altHit = !c.label.toLowerCase().includes(q.toLowerCase())
           && c.alt_labels.find((a) => a.toLowerCase().includes(q.toLowerCase()));
@@ -325,6 +339,8 @@
         h("span", { class: "option-note" },
           altHit ? ["also “", emphasise(altHit, q), "”"] : c.definition || "mined from the corpus, not yet curated"));
       }));
+      // after the options, so that option i stays list.children[i]
+      if (onlyCandidates) list.append(h("li", { class: "listbox-note", role: "presentation", text: "No such concept in the ontology: these are candidate terms mined from the corpus, not yet curated." }));
       open();
       setActive(-1);
     }
@@ -337,6 +353,7 @@
         const data = await api(`/concepts?q=${enc(q)}&limit=8&include_candidates=${candidates}`);
         if (mine !== seq) return;
         items = data.items;
+        pointer = data.candidates || [];
         lastQuery = q;
         draw(q);
       } catch (err) {

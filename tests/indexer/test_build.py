@@ -186,10 +186,13 @@ def test_large_collections_link_on_passage_vectors_only(
     report = build_index([CORPUS], tmp_path / "index", embedder=embedder)
     assert report.manifest.settings["sentence_vectors"] is False
     assert len(np.load(report.path / "sentences.npy")) == 0
-    # passages once, concepts once: no pass over the sentences
+    # passages once, concepts once, lookup's labels and definitions once: no pass over the
+    # sentences
+    facets = len(json.loads((report.path / "facets.keys.json").read_text()))
     assert embedder.calls == [
         report.manifest.counts["passages"],
         report.manifest.counts["concepts"],
+        facets,
     ]
     assert list(report.stages) == [
         "read",
@@ -229,3 +232,18 @@ def test_a_build_collects_garbage_rarely_and_restores_the_collector(tmp_path: Pa
     with pytest.raises(CorpusError):
         build_index([tmp_path / "missing"], tmp_path / "other", embedder=Watching())
     assert gc.get_threshold() == before
+
+
+def test_lookup_texts_are_embedded_once_and_reused(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    index = load_index(root)
+    concept = next(iter(index.concepts.values()))
+    for text in concept.facet_texts():
+        vector = index.facet_vector(text)
+        assert vector is not None and vector.shape == (HashingEmbedder().dimension,)
+    assert index.facet_vector("no label of any concept") is None
+    again = HashingEmbedder()
+    build_index([CORPUS], root, embedder=again)
+    # a rebuild encodes the concept descriptions only; labels and definitions are reused
+    assert again.calls == [len(index.concepts)]
