@@ -25,6 +25,12 @@ class Settings(BaseSettings):
 
     max_text_chars: int = Field(1000, ge=1, description="longest q / question accepted")
     max_k: int = Field(100, ge=10, description="largest k / limit accepted (10 is the default k)")
+    answer_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="/ask abstains when its calibrated confidence is below this",
+    )
     sparql_max_chars: int = Field(20_000, ge=1, description="longest SPARQL query accepted")
     sparql_timeout_s: float = Field(10.0, gt=0, description="SPARQL run time before 503")
     sparql_max_rows: int = Field(10_000, ge=1, description="rows returned at most by SPARQL")

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request
 
 from .config import Settings
 from .errors import IndexNotReady
+from .services.answer_model import AnswerModel
 from .services.concepts import ConceptService
 from .services.qa import QAService
 from .services.search import SearchService
@@ -49,7 +50,8 @@ class Services:
     export: GraphExport
 
     @classmethod
-    def build(cls, resources: Resources) -> Services:
+    def build(cls, resources: Resources, *, model: AnswerModel | None = None) -> Services:
+        """The services over `resources`; `model` replaces the shipped answer model."""
         concepts = ConceptService(resources.index, resources.embedder)
         search = SearchService(
             resources.index, resources.embedder, resources.linker, concepts, resources.settings
@@ -58,7 +60,12 @@ class Services:
             resources,
             concepts,
             search,
-            QAService(resources.index, search),
+            QAService(
+                resources.index,
+                search,
+                model=model,
+                threshold=resources.settings.answer_threshold,
+            ),
             SparqlService(resources.graph, resources.settings, resources.sparql_store),
             GraphExport(resources.graph, resources.index.graph_path),
         )

@@ -257,14 +257,25 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
     def answer_question(
         question: Annotated[str, Field(description="a question in natural language")],
         k: Annotated[int, k_arg(5, "passages searched for the answer")] = 5,
+        min_confidence: Annotated[
+            float | None,
+            Field(
+                description="abstain below this calibrated confidence, 0..1 (default: the "
+                "service's answer_threshold)",
+                json_schema_extra={"minimum": 0, "maximum": 1},
+            ),
+        ] = None,
     ) -> AskResponse:
-        """Answer a question with up to three sentences quoted verbatim from the corpus, each
-        cited (document_id, passage_id, exact quote, start/end character offsets), with a
-        confidence in 0..1 and the definitions of the concepts in the question. When no sentence
-        answers it (e.g. off-topic), `abstained` is true and `answer` is null: say that the
-        corpus does not cover it rather than guessing. Extractive: it never paraphrases."""
+        """Answer a question with one span quoted verbatim from one article (a sentence, a
+        sentence and what continues it, or a list with the sentence announcing it), cited as
+        the first citation (document_id, passage_id, source: the original article's address or
+        null, exact quote, start/end character offsets); further citations with role "support"
+        say much the same elsewhere. `confidence` is a calibrated probability that the answer
+        is right. When nothing in the corpus answers confidently, `abstained` is true, `answer`
+        is null and `reason` says why (e.g. "the corpus does not mention Herzberg"): say that
+        the corpus does not cover it rather than guessing. Extractive: it never paraphrases."""
         with _as_tool_errors():
-            return get_services().qa.ask(question, k=k)
+            return get_services().qa.ask(question, k=k, min_confidence=min_confidence)
 
     @read_only_tool("SPARQL SELECT/ASK")
     def sparql_select(

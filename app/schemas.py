@@ -339,6 +339,13 @@ class SearchResponse(BaseModel):
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="a question in natural language")
     k: int = Field(5, ge=1, description="passages retrieved to look for the answer in")
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="abstain below this confidence (default: the service's answer_threshold); "
+        "the confidence is calibrated, so 0.8 means about 8 answers in 10 given it are right",
+    )
 
     # strict: JSON true or "5" is not the integer the schema documents
     model_config = ConfigDict(
@@ -358,7 +365,15 @@ class Citation(BaseModel):
     quote: str = Field(description="exactly the document text at start:end")
     start: int
     end: int
-    score: float = Field(description="how well this sentence answers the question")
+    score: float = Field(
+        description="the share of the answer model's belief, among the spans it read, that this "
+        "span is the answer"
+    )
+    role: Literal["answer", "support"] = Field(
+        "answer",
+        description="`answer`: the span given as the answer (always the first citation); "
+        "`support`: a span of another passage that says much the same",
+    )
 
 
 class ConceptDefinition(BaseModel):
@@ -368,11 +383,25 @@ class ConceptDefinition(BaseModel):
 
 
 class AskResponse(BaseModel):
-    answer: str | None = Field(description="the cited sentences joined; null when abstaining")
-    abstained: bool = Field(description="true when no sentence of the corpus answers")
-    confidence: float = Field(ge=0.0, le=1.0)
+    answer: str | None = Field(
+        description="one span of one document, the quote of the first citation; null when "
+        "abstaining"
+    )
+    abstained: bool = Field(description="true when nothing in the corpus answers confidently")
+    confidence: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="calibrated probability that the answer is right (when abstaining: that the "
+        "best span found would have been)",
+    )
     citations: list[Citation]
     concepts: list[ConceptDefinition] = Field(description="concepts of the question")
+    missing: list[str] = Field(
+        default_factory=list,
+        description="names, acronyms and figures of the question that no retrieved document "
+        "mentions",
+    )
+    reason: str | None = Field(None, description="why the service abstained; null otherwise")
 
     model_config = ConfigDict(
         json_schema_extra={

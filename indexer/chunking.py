@@ -29,6 +29,9 @@ ABBREVIATIONS = frozenset(
 # Sentence-final punctuation, optional closing quotes/brackets, then whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _DOTTED = re.compile(r"^(?:[a-z]\.){2,}$")  # U.S., e.g., a.m.
+# What numbers a list item at the start of its line: "1.", "12.", "a.", "iv." ("1. The Situation:
+# ..." is one item, not a sentence "1." and another).
+_ENUMERATOR = re.compile(r"^(?:\d{1,3}|[a-z]|[ivx]{1,5})\.$")
 _OPENERS = frozenset("\"'“‘([")
 _WORD = re.compile(r"\S+")
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -93,6 +96,8 @@ def _is_abbreviation(text: str, sentence_start: int, match: re.Match[str]) -> bo
         word_start -= 1
     word = text[word_start : match.end()].lstrip("\"'“‘([").lower()
     if word in ABBREVIATIONS or _DOTTED.match(word):
+        return True
+    if word_start == sentence_start and _ENUMERATOR.match(word):
         return True
     # a single capital before the period is an initial: "J. Smith"
     return len(word) == 2 and text[match.start() - 1].isupper()

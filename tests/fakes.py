@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from indexer.embedder import Vectors
+from indexer.embedder import TokenVectors, Vectors
 from indexer.text import STOP_WORDS, tokenize
 
 
@@ -27,6 +27,9 @@ class HashingEmbedder:
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         self.calls.append(len(texts))
+        return self._vectors(texts)
+
+    def _vectors(self, texts: Sequence[str]) -> Vectors:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for token in tokenize(text):
@@ -39,6 +42,15 @@ class HashingEmbedder:
                 out[row, 0] = 1.0
             else:
                 out[row] /= norm
+        return out
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Each text's vector, and per word (stop words too) the vector `encode` gives it alone:
+        a token matches a token of the same stem."""
+        out = []
+        for text, vector in zip(texts, self._vectors(texts), strict=True):
+            words = [t.norm for t in tokenize(text)] or [text]
+            out.append(TokenVectors(vector, tuple(words), self._vectors(words)))
         return out
 
     def count_tokens(self, text: str) -> int:

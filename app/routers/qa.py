@@ -37,4 +37,4 @@ def ask(
         ),
     ],
 ) -> AskResponse:
-    return service.ask(request.question, k=request.k)
+    return service.ask(request.question, k=request.k, min_confidence=request.min_confidence)

@@ -73,7 +73,7 @@ class ContextService:
         asked = self.qa.ask(text, k=k)
         ranked = self.search.rank(text, k, SearchMode.hybrid, vector=self.search.embed(text))
 
-        answer = list(asked.citations)
+        answer = [c for c in asked.citations if c.role == "answer"]
         if answer and self._count(_answer_block(answer, [])) > max_tokens:
             answer = answer[:1]
             if self._count(_answer_block(answer, [])) > max_tokens:

@@ -1,207 +1,313 @@
-"""Extractive question answering: answer with sentences of the corpus, quoted exactly, or abstain.
+"""Extractive question answering: answer with one span of the corpus, quoted exactly, or abstain.
 
-1. Retrieve the top-k passages (hybrid search).
-2. Split them into their sentences (`Passage.sentences`), trimming leading bullets and emoji.
-3. Score each sentence: its own cosine with the question (the embedder), plus a little of its
-   passage's retrieval score and of the question's concepts it mentions.
-4. Answer with the best sentence, and up to two more that score nearly as well and say something
-   else (not near-duplicates of one already chosen), each cited with exact offsets.
-5. Abstain when even the best sentence is not similar enough to the question.
+1. Retrieve the top-k passages (hybrid search) and read the question (`answers.read_question`):
+   its kind, its salient terms, its named terms.
+2. Make the candidate spans of those passages (`answers.candidates`): sentences, a sentence
+   with the one that continues it, a sentence announcing a list with its items.
+3. Score every candidate with the ranker of the answer model (`answer_model`) over its
+   features: cosine with the question, coverage of the question's terms (IDF-weighted, stems,
+   names and numbers included), the passage's retrieval score and rank, whether the span has the
+   shape the question asks for (a number, a person, a list...), its length and place.
+4. The best candidate is the answer, from one document only; up to two more non-overlapping
+   candidates from other passages that score nearly as well are cited beside it as support.
+5. The confidence model turns the best candidate's scores, its lead over its rivals, and whether
+   the evidence holds the question's named terms into a calibrated probability of being right.
+   Below the threshold (`Settings.answer_threshold`, or the request's `min_confidence`) the
+   service abstains, and says why: what the corpus does not mention, or that nothing fits.
 """
 
 from __future__ import annotations
 
-import math
-import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
-from indexer.embedder import Vectors
-from indexer.models import Span
 from indexer.namespaces import short_id
 from indexer.store import Index
+from indexer.text import analyze
 
+from ..errors import Unprocessable
 from ..schemas import AskResponse, Citation, ConceptDefinition, SearchMode
-from .search import QueryConcepts, SearchService
+from .answer_model import AnswerModel, shares, summarize
+from .answers import (
+    Candidate,
+    Encoded,
+    Evidence,
+    PassageScore,
+    Question,
+    Unit,
+    Vocabulary,
+    candidates,
+    content_tokens,
+    features,
+    missing_named,
+    read_question,
+    units_of,
+)
+from .search import QueryConcepts, Ranked, SearchService
 
-SENTENCE_WEIGHT = 0.75  # cosine of sentence and question
-PASSAGE_WEIGHT = 0.15  # fused retrieval score of the sentence's passage (0..1)
-CONCEPT_WEIGHT = 0.10  # share of the question's concepts named in the sentence
-# Abstention: answer only when the best sentence's cosine with the question reaches this.
-# Measured with all-MiniLM-L6-v2 on the bundled corpus, k=5 (cosine of the sentence ranked first):
-#   10 in-domain questions: 0.69..0.87 (bridge between leaders and the workforce 0.75, what
-#     does management do 0.69, what is psychological safety 0.71, trust 0.75, strategic
-#     alignment 0.83, leadership mindset in management 0.87)
-#   10 out-of-domain questions: 0.02..0.28 (capital of France 0.02, sourdough bread 0.09,
-#     2018 World Cup 0.09, boiling point of water 0.07, sorting a list in Python 0.09,
-#     vaccines 0.13, "Who is the CEO of Apple?" 0.28, the highest: it shares business words)
-# 0.45 sits in the gap, nearer the off-topic side so loosely worded in-domain questions still
-# get an answer; the confidence is 0.5 at the threshold.
-ANSWER_MIN_COSINE = 0.45
-CONFIDENCE_SCALE = 0.06  # logistic slope of the confidence around the threshold
-MAX_SENTENCES = 3
-EXTRA_MARGIN = 0.08  # further sentences must score within this of the best
-REDUNDANT_COSINE = 0.80  # a sentence this close to a chosen one adds nothing
-MIN_SENTENCE_WORDS = 4
-SENTENCE_CACHE_MAX = 50_000
+MAX_SUPPORT = 2  # citations beside the answer
+SUPPORT_LOGIT_GAP = 1.0  # a supporting span scores within this of the answer (ranker logits)
+CACHE_MAX = 50_000  # sentence stems kept per loaded index
+# sentences whose vectors and token vectors are kept (about 25 kB each with all-MiniLM-L6-v2)
+CACHE_UNITS = 20_000
 
-# Leading characters that are no part of what the sentence says: bullets, emoji, markup.
-_LEAD = re.compile(r"[^\w\"'“‘(]+")
-_WORD = re.compile(r"\w+")
-# A statement ends in . ! or … (maybe inside quotes or brackets); headings and titles end in a
-# word, questions in "?", and neither answers a question.
-_STATEMENT_END = re.compile(r"[.!…][\"'”’)\]]*$")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-@dataclass(frozen=True, slots=True)
-class _Sentence:
-    passage_row: int
-    span: Span
-    text: str
+class _Bounded(Generic[K, V]):
+    """A least-recently-used cache of at most `size` values, made by `make` on a miss; safe to
+    share between the threads that serve requests (a value may be made twice, never lost)."""
+
+    def __init__(self, make: Callable[[K], V], size: int) -> None:
+        self._make = make
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, key: K) -> V:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = self._make(key)
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
 
 
-@dataclass(frozen=True, slots=True)
-class _Scored:
-    sentence: _Sentence
-    cosine: float
-    score: float
-    vector: Vectors
+@dataclass(frozen=True)
+class Analysis:
+    """Everything `ask` knows of a question before deciding: the features of every candidate
+    (what the answer model is fitted on, by `bench.qa_eval`)."""
+
+    question: Question
+    linked: QueryConcepts
+    ranked: list[Ranked]
+    candidates: list[Candidate]
+    features: np.ndarray  # one row of answers.FEATURES per candidate
+    missing: list[str]  # named terms of the question that no retrieved document holds
+    named_missing_all: float  # their share of the question's named terms
+    cos_passage_best: float
 
 
 class QAService:
     """Answers questions over one loaded index. Build once per index."""
 
-    def __init__(self, index: Index, search: SearchService) -> None:
+    def __init__(
+        self,
+        index: Index,
+        search: SearchService,
+        *,
+        model: AnswerModel | None = None,
+        threshold: float = 0.5,
+    ) -> None:
         self.index = index
         self.search = search
-        self._vectors: dict[tuple[int, int, int], Vectors] = {}
+        self.model = model or AnswerModel.load()
+        self.threshold = threshold
+        self._unit_vectors: OrderedDict[tuple[str, int, int], Encoded] = OrderedDict()
+        self._unit_lock = threading.Lock()
+        self._unit_stems = _Bounded[tuple[str, int, int], tuple[str, ...]](
+            lambda key: tuple(analyze(self.index.documents[key[0]].text[key[1] : key[2]])),
+            CACHE_MAX,
+        )
+        self._vocabulary = _Bounded[str, Vocabulary](self._vocabulary_of, 4096)
+        self._units = _Bounded[int, tuple[list[Unit], int]](self._units_from, CACHE_MAX)
+        self._title_counts = _Bounded[str, int](search.embedder.count_tokens, 4096)
 
-    def ask(self, question: str, *, k: int) -> AskResponse:
+    def ask(self, question: str, *, k: int, min_confidence: float | None = None) -> AskResponse:
+        if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+            raise Unprocessable(f"min_confidence: must be between 0 and 1, got {min_confidence}")
+        threshold = self.threshold if min_confidence is None else min_confidence
+        analysis = self.analyze(question, k=k)
+        concepts = self._definitions(analysis.linked)
+        if analysis.question.named and analysis.named_missing_all == 1.0:
+            # every name, acronym or figure of the question is absent: whatever sentence comes
+            # closest is about something else ("the four stages" of another model)
+            reason = "the corpus does not mention " + ", ".join(analysis.missing)
+            return _abstain(0.0, concepts, analysis.missing, reason)
+        if not analysis.candidates:
+            return _abstain(0.0, concepts, analysis.missing, "no sentence of the corpus fits")
+        logits = self.model.ranker.logit(analysis.features)
+        best, summary = summarize(
+            [(c.passage_row, c.start, c.end) for c in analysis.candidates],
+            analysis.features,
+            logits,
+            named_missing_all=analysis.named_missing_all,
+            cos_passage_best=analysis.cos_passage_best,
+            kind=analysis.question.kind,
+        )
+        confidence = float(self.model.confidence.probability(summary[None, :])[0])
+        if confidence < threshold:
+            reason = (
+                "the corpus does not mention " + ", ".join(analysis.missing)
+                if analysis.missing
+                else "no passage answers this confidently enough"
+            )
+            return _abstain(confidence, concepts, analysis.missing, reason)
+        chosen = [best, *self._support(analysis.candidates, logits, best)]
+        share = shares(logits)
+        citations = [
+            self._citation(
+                analysis.candidates[i], float(share[i]), role="answer" if n == 0 else "support"
+            )
+            for n, i in enumerate(chosen)
+        ]
+        return AskResponse(
+            answer=citations[0].quote,
+            abstained=False,
+            confidence=round(confidence, 4),
+            citations=citations,
+            concepts=concepts,
+            missing=analysis.missing,
+            reason=None,
+        )
+
+    def analyze(self, question: str, *, k: int) -> Analysis:
+        """Retrieval, candidates and their features for `question` (checked as `ask` checks)."""
         text = self.search.check_text(question, "question")
         self.search.check_k(k)
         vector = self.search.embed(text)
+        (asked,) = self.search.embedder.encode_tokens([text])
         linked = self.search.query_concepts(text, vector)
         ranked = self.search.rank(text, k, SearchMode.hybrid, vector=vector, query_concepts=linked)
-        concepts = self._definitions(linked)
-        retrieval = {r.row: r.score for r in ranked}
-        sentences = [s for row in retrieval for s in self._sentences(row)]
-        scored = self._score(sentences, vector, retrieval, linked)
-        if not scored or scored[0].cosine < ANSWER_MIN_COSINE:
-            best = scored[0].cosine if scored else 0.0
-            return AskResponse(
-                answer=None,
-                abstained=True,
-                confidence=_confidence(best),
-                citations=[],
-                concepts=concepts,
-            )
-        chosen = self._choose(scored)
-        citations = []
-        for s in chosen:
-            passage = self.index.passages[s.sentence.passage_row]
-            citations.append(
-                Citation(
-                    document_id=passage.document_id,
-                    passage_id=passage.id,
-                    source=self.index.documents[passage.document_id].source,
-                    quote=s.sentence.text,
-                    start=s.sentence.span.start,
-                    end=s.sentence.span.end,
-                    score=round(s.score, 4),
-                )
-            )
-        return AskResponse(
-            answer=" ".join(c.quote for c in citations),
-            abstained=False,
-            confidence=_confidence(chosen[0].cosine),
-            citations=citations,
-            concepts=concepts,
+        read = read_question(text, self.index.lexical.idf)
+        passages: dict[int, PassageScore] = {}
+        found: list[Candidate] = []
+        for rank, r in enumerate(ranked):
+            passage = self.index.passages[r.row]
+            dense = r.dense if r.dense is not None else 0.0
+            passages[r.row] = PassageScore(r.score, dense, rank, passage.ordinal)
+            units, own = self._units(r.row)
+            document = self.index.documents[passage.document_id].text
+            found.extend(candidates(passage.document_id, document, own, units))
+        vectors = self._embed([u for c in found for u in (*c.units, *c.neighbours)])
+        evidence = Evidence(
+            read,
+            vector,
+            content_tokens(asked),
+            vectors,
+            passages,
+            {row: self.index.passages[row].document_id for row in passages},
+            self._vocabulary,
+            lambda u: self._unit_stems(
+                (self.index.passages[u.passage_row].document_id, u.span.start, u.span.end)
+            ),
+        )
+        retrieved = [
+            self._vocabulary(d)
+            for d in dict.fromkeys(self.index.passages[r.row].document_id for r in ranked)
+        ]
+        missing = missing_named(read, retrieved)
+        named_words = set(read.named.values())
+        share = (
+            len([w for w in named_words if w in missing]) / len(named_words) if named_words else 0.0
+        )
+        best_cosine = max((p.dense for p in passages.values()), default=0.0)
+        return Analysis(
+            read, linked, ranked, found, features(found, evidence), missing, share, best_cosine
         )
 
-    def _sentences(self, row: int) -> list[_Sentence]:
+    def _units_from(self, row: int) -> tuple[list[Unit], int]:
+        """The units of passage `row`, then those of the next passage of its document (a list
+        may run on into it), and how many are the passage's own."""
         passage = self.index.passages[row]
         document = self.index.documents[passage.document_id].text
-        out = []
-        for span in passage.sentences or (Span(passage.start, passage.end),):
-            start, end = span.start, span.end
-            lead = _LEAD.match(document, start, end)
-            if lead is not None:
-                start = lead.end()
-            while end > start and document[end - 1].isspace():
-                end -= 1
-            text = document[start:end]
-            if len(_WORD.findall(text)) >= MIN_SENTENCE_WORDS and _STATEMENT_END.search(text):
-                out.append(_Sentence(row, Span(start, end), text))
-        return out
+        units = units_of(document, passage.sentences, row)
+        own = len(units)
+        following = row + 1
+        if (
+            following < len(self.index.passages)
+            and self.index.passages[following].document_id == passage.document_id
+        ):
+            after = self.index.passages[following]
+            units += [
+                u
+                for u in units_of(document, after.sentences, following)
+                if u.span.start >= passage.end
+            ]
+        return units, own
 
-    def _embed(self, sentences: list[_Sentence]) -> Vectors:
-        keys = [(s.passage_row, s.span.start, s.span.end) for s in sentences]
-        missing = [i for i, key in enumerate(keys) if key not in self._vectors]
+    def _vocabulary_of(self, document_id: str) -> Vocabulary:
+        document = self.index.documents[document_id]
+        return Vocabulary.of(f"{document.title}\n{document.text}")
+
+    def _embed(self, units: list[Unit]) -> dict[tuple[str, int, int], Encoded]:
+        """Vectors and token vectors of `units` by (document, start, end), encoding only those
+        not held from an earlier question (at most CACHE_UNITS are held)."""
+        keys = [
+            (self.index.passages[u.passage_row].document_id, u.span.start, u.span.end)
+            for u in units
+        ]
+        out: dict[tuple[str, int, int], Encoded] = {}
+        missing: dict[tuple[str, int, int], tuple[str, int]] = {}  # key -> (text, title tokens)
+        with self._unit_lock:
+            for key in keys:
+                if key in self._unit_vectors:
+                    self._unit_vectors.move_to_end(key)
+                    out[key] = self._unit_vectors[key]
+        for key, unit in zip(keys, units, strict=True):
+            if key not in out and key not in missing:
+                # a sentence is read under its document's title, which often names what its
+                # "they" and "this" stand for; the title's own tokens are left out of MaxSim
+                title = f"{self.index.documents[key[0]].title.strip()}."
+                missing[key] = (f"{title} {unit.text}", self._title_counts(title))
         if missing:
-            if len(self._vectors) > SENTENCE_CACHE_MAX:
-                self._vectors.clear()
-            encoded = self.search.embedder.encode([sentences[i].text for i in missing])
-            for i, vec in zip(missing, encoded, strict=True):
-                self._vectors[keys[i]] = vec
-        if not keys:
-            return np.zeros((0, self.search.embedder.dimension), dtype=np.float32)
-        stacked: Vectors = np.stack([self._vectors[key] for key in keys]).astype(np.float32)
-        return stacked
-
-    def _score(
-        self,
-        sentences: list[_Sentence],
-        question: Vectors,
-        retrieval: dict[int, float],
-        linked: QueryConcepts,
-    ) -> list[_Scored]:
-        if not sentences:
-            return []
-        vectors = self._embed(sentences)
-        # inner product of L2-normalised vectors is cosine similarity
-        cosines = (vectors @ question).tolist()
-        weights = {uri: score for uri, score, _ in linked}
-        total = sum(weights.values())
-        out = []
-        for s, cosine, vec in zip(sentences, cosines, vectors, strict=True):
-            overlap = self._concept_share(s, weights) / total if total else 0.0
-            score = (
-                SENTENCE_WEIGHT * cosine
-                + PASSAGE_WEIGHT * retrieval[s.passage_row]
-                + CONCEPT_WEIGHT * overlap
-            )
-            out.append(_Scored(s, float(cosine), float(score), vec))
-        out.sort(key=lambda x: (-x.score, x.sentence.passage_row, x.sentence.span.start))
+            texts = [text for text, _ in missing.values()]
+            encoded = self.search.embedder.encode_tokens(texts)
+            made = {
+                key: Encoded.of(tokens, skip=skip)
+                for (key, (_, skip)), tokens in zip(missing.items(), encoded, strict=True)
+            }
+            out.update(made)
+            with self._unit_lock:
+                self._unit_vectors.update(made)
+                while len(self._unit_vectors) > CACHE_UNITS:
+                    self._unit_vectors.popitem(last=False)
         return out
 
-    def _concept_share(self, sentence: _Sentence, weights: dict[str, float]) -> float:
-        """Weight of the question's concepts named (lexically) inside the sentence."""
-        passage = self.index.passages[sentence.passage_row]
-        named = {
-            m.concept_uri
-            for m in self.index.mentions_by_passage.get(passage.id, ())
-            if m.concept_uri in weights
-            and m.start is not None
-            and m.end is not None
-            and sentence.span.start <= m.start
-            and m.end <= sentence.span.end
-        }
-        return sum(weights[uri] for uri in named)
-
-    def _choose(self, scored: list[_Scored]) -> list[_Scored]:
-        """The best sentence and up to MAX_SENTENCES - 1 close, non-redundant runners-up."""
-        best = scored[0]
+    def _support(self, found: list[Candidate], logits: np.ndarray, best: int) -> list[int]:
+        """Up to MAX_SUPPORT candidates from other passages than the answer's, scoring within
+        SUPPORT_LOGIT_GAP of it, overlapping neither it nor each other."""
         chosen = [best]
-        for s in scored[1:]:
-            if len(chosen) == MAX_SENTENCES:
+        floor = float(logits[best]) - SUPPORT_LOGIT_GAP
+        for i in np.argsort(-logits).tolist():
+            if len(chosen) > MAX_SUPPORT or float(logits[i]) < floor:
                 break
-            if s.cosine < ANSWER_MIN_COSINE or s.score < best.score - EXTRA_MARGIN:
+            c = found[i]
+            if any(
+                c.passage_row == found[j].passage_row
+                or (
+                    c.document_id == found[j].document_id
+                    and c.start < found[j].end
+                    and found[j].start < c.end
+                )
+                for j in chosen
+            ):
                 continue
-            if any(float(s.vector @ c.vector) >= REDUNDANT_COSINE for c in chosen):
-                continue
-            chosen.append(s)
-        return chosen
+            chosen.append(i)
+        return chosen[1:]
+
+    def _citation(self, candidate: Candidate, score: float, *, role: str) -> Citation:
+        passage = self.index.passages[candidate.passage_row]
+        return Citation(
+            document_id=candidate.document_id,
+            passage_id=passage.id,
+            source=self.index.documents[candidate.document_id].source,
+            quote=candidate.text,
+            start=candidate.start,
+            end=candidate.end,
+            score=round(score, 4),
+            role=role,
+        )
 
     def _definitions(self, linked: QueryConcepts) -> list[ConceptDefinition]:
         out = []
@@ -216,6 +322,15 @@ class QAService:
         return out
 
 
-def _confidence(cosine: float) -> float:
-    """0.5 at the abstention threshold, towards 1 above it and 0 below."""
-    return round(1.0 / (1.0 + math.exp(-(cosine - ANSWER_MIN_COSINE) / CONFIDENCE_SCALE)), 4)
+def _abstain(
+    confidence: float, concepts: list[ConceptDefinition], missing: list[str], reason: str
+) -> AskResponse:
+    return AskResponse(
+        answer=None,
+        abstained=True,
+        confidence=round(confidence, 4),
+        citations=[],
+        concepts=concepts,
+        missing=missing,
+        reason=reason,
+    )

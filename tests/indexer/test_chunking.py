@@ -245,3 +245,14 @@ def test_non_additive_tokenizer_still_respects_the_limit() -> None:
 
 def test_empty_text_has_no_passages() -> None:
     assert chunk_document(Document(id="e", title="t", text=" \n"), count_tokens) == []
+
+
+def test_a_numbered_list_item_is_one_sentence() -> None:
+    text = "The model has 3 parts:\n1. The Situation: where it was.\n  2. The Behavior: what.\n"
+    assert sentences_of(text) == [
+        "The model has 3 parts:",
+        "1. The Situation: where it was.",
+        "2. The Behavior: what.",
+    ]
+    # a number ending a sentence inside a line still ends it
+    assert sentences_of("It was 5. Then he left.") == ["It was 5.", "Then he left."]

@@ -55,3 +55,9 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     index.save(tmp_path, "lexical")
     loaded = LexicalIndex.load(tmp_path, "lexical")
     assert np.allclose(loaded.scores("bridge workforce"), index.scores("bridge workforce"))
+
+
+def test_idf_is_highest_for_a_term_no_passage_holds() -> None:
+    index = LexicalIndex.build(["trust builds teams", "trust and vision", "budgets"])
+    assert index.idf("trust") < index.idf("budget") < index.idf("unheard")
+    assert index.idf("unheard") == pytest.approx(math.log1p((3 + 0.5) / 0.5))
