@@ -20,7 +20,7 @@ from .hotswap import watch_published
 from .limits import BodySizeLimit, document_limits
 from .mcp_server import MCPEndpoint, build_mcp, services_of
 from .routers import admin, concepts, context, documents, graph, health, qa, search, sparql, web
-from .state import AppState, query_embedder, try_load
+from .state import AppState, public_problem, query_embedder, try_load
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             try:
                 model = query_embedder(SentenceTransformerEmbedder(settings.model), settings)
             except ModelError as exc:
-                state.problem = str(exc)
+                state.problem = public_problem(str(exc), settings)
         if model is not None:
             try_load(state, model)
         watcher = None

@@ -96,6 +96,17 @@ def load_graph(path: Path, settings: Settings) -> tuple[Graph, ox.Store | None]:
         ) from exc
 
 
+def public_problem(message: str, settings: Settings) -> str:
+    """`message` as /ready and 503 bodies may show it: the folders of the index, the corpus
+    and the ontology named by their last part only, never by the paths that reveal where the
+    server keeps its files (the log keeps the whole message)."""
+    for folder in (settings.index, settings.corpus, settings.ontology.parent):
+        for written in {str(folder.resolve()), str(folder)}:
+            if written not in (".", "/") and Path(written).is_absolute():
+                message = message.replace(written, folder.resolve().name)
+    return message
+
+
 def try_load(state: AppState, embedder: Embedder) -> None:
     """Loads the published index into `state`, or records and logs why it cannot (then /ready
     answers 503 and the log line says what to run)."""
@@ -107,7 +118,7 @@ def try_load(state: AppState, embedder: Embedder) -> None:
         log.info("index %s loaded: %s", manifest.version, manifest.counts)
     except LeadgraphError as exc:
         state.resources = None
-        state.problem = str(exc)
+        state.problem = public_problem(str(exc), state.settings)
         settings = state.settings
         log.error(
             "index not loaded, /ready answers 503: %s. To fix it run `leadgraph reindex "

@@ -153,3 +153,17 @@ def test_no_other_answer_names_a_local_path(client: TestClient, site: Path) -> N
     for response in answers:
         assert response.status_code in (200, 404), response.text
         assert_no_local_path(response.text, site)
+
+
+def test_ready_names_no_absolute_path_when_the_index_cannot_load(tmp_path: Path) -> None:
+    root = tmp_path / "deep" / "index"
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    manifest = resolve_version(root) / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format_version": 2', '"format_version": 99'))
+    app = create_app(Settings(index=root, index_watch_s=0), embedder=HashingEmbedder())
+    with TestClient(app) as client:
+        ready = client.get("/ready")
+        search = client.get("/search", params={"q": "trust"})
+    assert ready.status_code == 503 and search.status_code == 503
+    for body in (ready.text, search.text):
+        assert str(tmp_path) not in body and "format" in body
