@@ -338,7 +338,12 @@ class SearchResponse(BaseModel):
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="a question in natural language")
-    k: int = Field(5, ge=1, description="passages retrieved to look for the answer in")
+    k: int = Field(
+        5,
+        ge=1,
+        description="passages retrieved to look for the answer in; the confidence is "
+        "calibrated for the default 5 (more passages, more rivals: lower confidences)",
+    )
     min_confidence: float | None = Field(
         None,
         ge=0.0,
