@@ -72,6 +72,7 @@ FEATURES: tuple[str, ...] = (
     "cov_context",  # the same share in the two units before the span (a heading, a lead-in)
     "cov_doc",  # the same share in the whole document and its title
     "bigrams",  # share of the question's adjacent salient-term pairs adjacent in the span
+    "concepts",  # share of the question's concepts the span names (by any of their labels)
     "focus",  # the question's first salient term (what it asks about) is in the span
     "count_match",  # the question asks for n things and the span lists n, or names the number
     "defines",  # definition questions: the span's first sentence names the term, then defines it
@@ -517,6 +518,9 @@ class Evidence:
     passage_documents: dict[int, str]  # by passage row: its document id
     vocabulary: Callable[[str], Vocabulary]  # of a document, title included
     unit_stems: Callable[[Unit], tuple[str, ...]]  # a unit's stems in order
+    question_concepts: frozenset[str] = frozenset()  # URIs of the concepts the question names
+    # by passage row: (concept URI, start offset) of each lexical mention in the passage
+    concept_mentions: Callable[[int], Sequence[tuple[str, int]]] = lambda row: ()
 
 
 def features(candidates_: Sequence[Candidate], evidence: Evidence) -> np.ndarray:
@@ -569,6 +573,7 @@ def features(candidates_: Sequence[Candidate], evidence: Evidence) -> np.ndarray
                 "cov_context": coverage(before),
                 "cov_doc": coverage(doc),
                 "bigrams": len(q.bigrams & adjacent) / len(q.bigrams) if q.bigrams else 0.0,
+                "concepts": _concept_share(c, evidence),
                 "focus": float(q.focus is not None and q.focus in present),
                 "count_match": float(_count_match(q.count, c)),
                 "defines": float(q.kind == "definition" and _defines(q.subject, c.units[0])),
@@ -607,6 +612,22 @@ def features(candidates_: Sequence[Candidate], evidence: Evidence) -> np.ndarray
         r["cov_gain"] = r["cov_span"] - r["cov_first"]
         r["maxsim_rel"] = r["maxsim"] - best_maxsim
     return np.asarray([[r[name] for name in FEATURES] for r in rows], dtype=np.float64)
+
+
+def _concept_share(candidate: Candidate, evidence: Evidence) -> float:
+    """Share of the question's concepts that the span names lexically: a synonym the question
+    did not use ("staff" for "workforce") still counts."""
+    wanted = evidence.question_concepts
+    if not wanted:
+        return 0.0
+    rows = {u.passage_row for u in candidate.units}
+    named = {
+        uri
+        for row in rows
+        for uri, start in evidence.concept_mentions(row)
+        if uri in wanted and candidate.start <= start < candidate.end
+    }
+    return len(named) / len(wanted)
 
 
 def _key(document_id: str, unit: Unit) -> tuple[str, int, int]:

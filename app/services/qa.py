@@ -201,6 +201,8 @@ class QAService:
             lambda u: self._unit_stems(
                 (self.index.passages[u.passage_row].document_id, u.span.start, u.span.end)
             ),
+            frozenset(uri for uri, _, _ in linked),
+            self._lexical_mentions,
         )
         retrieved = [
             self._vocabulary(d)
@@ -235,6 +237,14 @@ class QAService:
                 if u.span.start >= passage.end
             ]
         return units, own
+
+    def _lexical_mentions(self, row: int) -> list[tuple[str, int]]:
+        passage = self.index.passages[row]
+        return [
+            (m.concept_uri, m.start)
+            for m in self.index.mentions_by_passage.get(passage.id, ())
+            if m.start is not None
+        ]
 
     def _vocabulary_of(self, document_id: str) -> Vocabulary:
         document = self.index.documents[document_id]
