@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from indexer.corpus import FrontMatterLimits
 from indexer.embedder import DEFAULT_MODEL
 from indexer.ontology import DEFAULT_ONTOLOGY
 
@@ -53,6 +54,29 @@ class Settings(BaseSettings):
     onnx_cache: Path | None = Field(
         None, description="folder of ONNX exports [default: ~/.cache/leadgraph/onnx]"
     )
+    compute_slots: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="requests that search, answer or look up concepts at once; the others "
+        "wait their turn [default: the cores this process may use]",
+    )
+    compute_queue: int = Field(
+        512,
+        ge=0,
+        description="requests waiting for a compute slot at most; one more is refused with 503 "
+        "busy and Retry-After",
+    )
+    compute_wait_s: float = Field(
+        15.0, gt=0, description="longest wait for a compute slot before 503 busy"
+    )
+    update_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="niceness added to the thread that rebuilds and loads the index after an "
+        "update, so that searches keep the cores (0: same priority)",
+    )
     admin_token: SecretStr | None = Field(
         None,
         description="bearer token of PUT/DELETE /documents/{id} and POST /admin/reindex; "
@@ -63,6 +87,36 @@ class Settings(BaseSettings):
         2.0, ge=0, description="seconds between looks for a newly published index (0: never)"
     )
     max_body_bytes: int = Field(1 << 20, ge=1, description="largest request body accepted (413)")
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a client has to send a request's line and headers, from connecting "
+        "or from its first byte after a kept-alive pause (408; closed if it sent nothing)",
+    )
+    body_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="seconds a client has to send a request's body after its headers, whether "
+        "the app reads it or not (408, or closed once an answer has started)",
+    )
+    keep_alive_s: int = Field(
+        5, ge=1, description="seconds a kept-alive connection may stay idle after an answer"
+    )
+    max_header_bytes: int = Field(
+        64 << 10, ge=1024, description="largest request line and headers accepted (431)"
+    )
+    max_article_bytes: int = Field(
+        256 << 10,
+        ge=1,
+        description="largest article an update (PUT /documents/{id}, `leadgraph add`) accepts "
+        "(413): its passages and sentences are embedded while the update lock is held",
+    )
+    max_front_matter_bytes: int = Field(
+        65_536, ge=1, description="largest YAML front matter of an article (422, CLI exit 2)"
+    )
+    max_front_matter_depth: int = Field(
+        16, ge=1, le=100, description="deepest nesting of an article's front matter (422)"
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="origins allowed to call GET/POST cross-origin (comma-separated or a JSON "
@@ -72,6 +126,10 @@ class Settings(BaseSettings):
         "127.0.0.1",
         description="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, `*`)",
     )
+
+    def front_matter_limits(self) -> FrontMatterLimits:
+        """The limits the corpus reader applies to an article's front matter."""
+        return FrontMatterLimits(self.max_front_matter_bytes, self.max_front_matter_depth)
 
     @field_validator("admin_token", mode="before")
     @classmethod

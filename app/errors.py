@@ -8,12 +8,16 @@
     ├── Unauthorized        401   unauthorized: admin call without the right bearer token
     ├── Forbidden           403   admin_disabled: admin endpoints off (no admin token set)
     ├── Conflict            409   update_in_progress, corpus_conflict: the corpus cannot change so
-    ├── PayloadTooLarge     413   payload_too_large: a body over its size limit
+    ├── PayloadTooLarge     413   payload_too_large: a body or an article over its size limit
     ├── UnsupportedMedia    415   unsupported_media_type: a body of the wrong content type
     ├── Unprocessable       422   validation_error: a field out of range (also pydantic's);
     │                             invalid_document: an article the corpus reader refuses
     ├── IndexNotReady       503   index_not_ready: no index loaded (says what to run)
-    └── QueryTimeout        503   query_timeout: SPARQL ran past its time limit
+    ├── StorageUnavailable  503   storage_unavailable: the corpus or index folder cannot be
+    │                             written (read-only, disk full); the update changed nothing
+    ├── QueryTimeout        503   query_timeout: SPARQL ran past its time limit
+    └── Busy                503   busy: at capacity, with Retry-After (the queue is full, or the
+                                  wait for a turn ran out)
 
 Services raise these; routers hold no try/except; `install_handlers` turns every error, including
 FastAPI's own validation and routing errors, into the same body.
@@ -29,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("leadgraph")
 
@@ -102,9 +107,23 @@ class IndexNotReady(ApiError):
     code = "index_not_ready"
 
 
+class StorageUnavailable(ApiError):
+    status = 503
+    code = "storage_unavailable"
+
+
 class QueryTimeout(ApiError):
     status = 503
     code = "query_timeout"
+
+
+class Busy(ApiError):
+    status = 503
+    code = "busy"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 def error_response(
@@ -125,6 +144,23 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers on the request's path, sorted. Each is tried
+    on the routes, as Starlette's own 405 names only those of the first route that matched the
+    path (GET /sparql and POST /sparql are two routes)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -149,9 +185,16 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such path: {request.url.path}"
-        return error_response(exc.status_code, code, detail)
+        elif exc.status_code == 405:
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)  # RFC 9110 15.5.6: a 405 must list them
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: " + (
+                ", ".join(allowed)
+            )
+        return error_response(exc.status_code, code, detail, headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ whole by `app.hotswap` when a new index version is published.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,9 @@ def query_embedder(embedder: Embedder, settings: Settings) -> Embedder:
 def load_resources(settings: Settings, embedder: Embedder) -> Resources:
     """Loads the published index under `settings.index`; raises LeadgraphError naming the fix."""
     index = load_index(settings.index, model=embedder.name, verify=settings.verify_checksums)
-    graph, store = load_graph(index.graph_path, settings)
+    graph, store = load_graph(
+        index.graph_path, settings, triples=index.manifest.counts.get("triples")
+    )
     curated = [c for c in index.concepts.values() if not c.candidate]
     rows = [index.concept_order.index(c.uri) for c in curated]
     linker = ConceptLinker(
@@ -80,20 +83,49 @@ def load_resources(settings: Settings, embedder: Embedder) -> Resources:
     return Resources(settings, index, embedder, graph, linker, store)
 
 
-def load_graph(path: Path, settings: Settings) -> tuple[Graph, ox.Store | None]:
+def load_graph(
+    path: Path, settings: Settings, *, triples: int | None = None
+) -> tuple[Graph, ox.Store | None]:
     """graph.ttl as an rdflib graph, and for the Oxigraph engine as an Oxigraph store too (read
     once, by Oxigraph; the rdflib graph is made from the store). IndexMismatch if it does not
-    parse: only reachable with verify_checksums off, as the checksum catches a damaged file."""
+    parse, or holds another number of triples than `triples` (the manifest's count): only
+    reachable with verify_checksums off, as the checksum catches a damaged file."""
     try:
+        store = None
         if settings.sparql_engine == "oxigraph":
             store = load_store(path)
-            return rdflib_graph(store, turtle_prefixes(path)), store
-        return Graph().parse(path, format="turtle"), None
+            graph = rdflib_graph(store, turtle_prefixes(path))
+        else:
+            graph = Graph().parse(path, format="turtle")
     except Exception as exc:  # rdflib raises many types for a damaged file; all mean "rebuild"
         raise IndexMismatch(
             f"{path}: does not parse ({exc.__class__.__name__}: {exc}); rebuild with "
-            f"`leadgraph index corpus --out {settings.index}`"
+            f"{fix_command(settings)}"
         ) from exc
+    if triples is not None and len(graph) != triples:  # cut at a statement's end: it parses
+        raise IndexMismatch(
+            f"{path}: {len(graph)} triples where {triples} were written, damaged or truncated; "
+            f"rebuild with {fix_command(settings)}"
+        )
+    return graph, store
+
+
+# the indexer's advice names the folder it read (`leadgraph index corpus --out <root>`), not the
+# corpus this service is configured with
+_INDEXER_FIX = re.compile(r"(?:rebuild with|run) `leadgraph (?:re)?index\b[^`]*`")
+
+
+def fix_command(settings: Settings) -> str:
+    """The command that builds and publishes the index this service is configured to serve,
+    in backquotes: `leadgraph reindex` of its corpus into its index folder."""
+    return f"`leadgraph reindex --index {settings.index} --corpus {settings.corpus}`"
+
+
+def with_fix(message: str, settings: Settings) -> str:
+    """`message` (why the index did not load) with the real command that fixes it in place of
+    the indexer's generic advice, or after it when it gives none."""
+    fixed, count = _INDEXER_FIX.subn(f"run {fix_command(settings)}", message)
+    return fixed if count else f"{message}; to fix it run {fix_command(settings)}"
 
 
 def public_problem(message: str, settings: Settings) -> str:
@@ -118,14 +150,12 @@ def try_load(state: AppState, embedder: Embedder) -> None:
         log.info("index %s loaded: %s", manifest.version, manifest.counts)
     except LeadgraphError as exc:
         state.resources = None
-        state.problem = public_problem(str(exc), state.settings)
         settings = state.settings
+        problem = with_fix(str(exc), settings)
+        state.problem = public_problem(problem, settings)
         log.error(
-            "index not loaded, /ready answers 503: %s. To fix it run `leadgraph reindex "
-            "--index %s --corpus %s` (or `leadgraph index`); this service loads the version "
+            "index not loaded, /ready answers 503: %s; this service loads the version "
             "published then%s",
-            exc,
-            settings.index,
-            settings.corpus,
+            problem,
             f" within {settings.index_watch_s:g} s" if settings.index_watch_s else " at restart",
         )

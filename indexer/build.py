@@ -21,7 +21,7 @@ import numpy as np
 
 from .candidates import mine_candidates
 from .chunking import chunk_corpus
-from .corpus import corpus_fingerprint, read_corpus
+from .corpus import FrontMatterLimits, corpus_fingerprint, read_corpus
 from .embedder import Embedder, Vectors
 from .graph import build_graph
 from .lexical import LexicalIndex
@@ -85,6 +85,7 @@ def build_index(
     hnsw_threshold: int = HNSW_THRESHOLD,
     sentence_vectors: bool | None = None,
     base: Path | None = None,
+    front_matter: FrontMatterLimits = FrontMatterLimits(),  # noqa: B008 - frozen, immutable
     progress: bool = False,
     report: Reporter | None = None,
 ) -> BuildReport:
@@ -102,6 +103,7 @@ def build_index(
             hnsw_threshold=hnsw_threshold,
             sentence_vectors=sentence_vectors,
             base=base,
+            front_matter=front_matter,
             progress=progress,
             say=report or (lambda _message: None),
         )
@@ -118,6 +120,7 @@ def _build(
     hnsw_threshold: int,
     sentence_vectors: bool | None,
     base: Path | None,
+    front_matter: FrontMatterLimits,
     progress: bool,
     say: Reporter,
 ) -> BuildReport:
@@ -126,7 +129,7 @@ def _build(
     watch = _Stopwatch()
     max_tokens = min(max_tokens, embedder.max_tokens - 8)
 
-    documents = read_corpus(sources, base=base)
+    documents = read_corpus(sources, base=base, front_matter=front_matter)
     say(f"read {len(documents)} documents")
     ontology = load_ontology(ontology_path)
     concepts = list(ontology.concepts)

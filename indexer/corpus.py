@@ -2,7 +2,13 @@
 BEIR-style JSON Lines corpora.
 
 Every problem is a `CorpusError` naming the file and, where it applies, the line, so that a bad
-article in a folder of hundreds is found at once.
+article in a folder of hundreds is found at once. A message quotes a value it refuses at most
+`MAX_SHOWN_CHARS` long (cut with an ellipsis), whatever the value.
+
+Front matter is read by a YAML loader that refuses anchors and aliases (so a few hundred bytes
+cannot expand into gigabytes: "billion laughs"), and nesting deeper than
+`FrontMatterLimits.max_depth`, before any of it is built into Python objects; front matter
+longer than `FrontMatterLimits.max_bytes` is refused before it is parsed.
 
 A document keeps where the article comes from (`source`: the front matter's `source:` or `url:`,
 a BEIR record's `url`/`source`) apart from where this machine keeps its file (`path`, relative to
@@ -15,13 +21,19 @@ import datetime as dt
 import hashlib
 import json
 import re
+import reprlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast, get_args
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 import yaml
+from yaml.composer import ComposerError
+from yaml.error import Mark
+from yaml.events import AliasEvent, NodeEvent
+from yaml.nodes import Node
 
 from .errors import CorpusError
 from .models import Document, DocumentKind
@@ -48,8 +60,54 @@ _ADDRESS_LIKE = re.compile(
 )
 
 
+MAX_SHOWN_CHARS = 80  # of a refused value quoted in a message
+
+
+@dataclass(frozen=True)
+class FrontMatterLimits:
+    """What front matter may be: at most `max_bytes` of YAML (UTF-8) and `max_depth` levels of
+    nested mappings and lists (the front matter's own mapping is level 1). Normal front matter
+    is a few hundred bytes and two levels deep."""
+
+    max_bytes: int = 65_536
+    max_depth: int = 16
+
+
 class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps, so dates reach validation as written."""
+    """Safe YAML without implicit timestamps, so dates reach validation as written; anchors,
+    aliases and nesting past `max_depth` refused while composing, before anything is built
+    (PyYAML composes recursively: 1,000 levels overflow Python's stack)."""
+
+    def __init__(self, stream: str, *, max_depth: int) -> None:
+        super().__init__(stream)
+        self.max_depth = max_depth
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = cast(Mark, event.start_mark)  # the pure-Python parser's: this loader is not libyaml
+        if isinstance(event, AliasEvent) or (
+            isinstance(event, NodeEvent) and event.anchor is not None
+        ):
+            raise ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not accepted; write each value out",
+                mark,
+            )
+        self.depth += 1
+        try:
+            if self.depth > self.max_depth:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {self.max_depth} levels (max_front_matter_depth, "
+                    "LEADGRAPH_MAX_FRONT_MATTER_DEPTH)",
+                    mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
@@ -57,8 +115,29 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxtuple, _SHOWN.maxset = 2, 4, 4, 4, 4
+_SHOWN.maxstring = _SHOWN.maxother = _SHOWN.maxlong = MAX_SHOWN_CHARS
 
-def read_corpus(paths: Sequence[Path], *, base: Path | None = None) -> list[Document]:
+
+def shown(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
+    """`repr(value)` for a message, at most about `limit` characters (cut with an ellipsis),
+    in time bounded by the limit, not by the value."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of {value.bit_length()} bits"  # repr refuses past 4,300 digits
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+        return text if len(value) <= limit else text[: limit - 1] + "…" + text[-1]
+    text = _SHOWN.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_corpus(
+    paths: Sequence[Path],
+    *,
+    base: Path | None = None,
+    front_matter: FrontMatterLimits = FrontMatterLimits(),  # noqa: B008 - frozen, immutable
+) -> list[Document]:
     """The documents of every file and folder in `paths`, in order (folders recursively, sorted).
 
     `Document.path` is the file's POSIX path relative to `base` when the file lies under it,
@@ -68,7 +147,8 @@ def read_corpus(paths: Sequence[Path], *, base: Path | None = None) -> list[Docu
     `source_problem`.
 
     Raises `CorpusError` for a missing path, an unsupported file named explicitly, a malformed
-    file, or a document id used twice anywhere in the inputs.
+    file (front matter past `front_matter`'s limits included), or a document id used twice
+    anywhere in the inputs.
     """
     documents: list[Document] = []
     first_seen: dict[str, tuple[str, int]] = {}
@@ -77,7 +157,7 @@ def read_corpus(paths: Sequence[Path], *, base: Path | None = None) -> list[Docu
         folder = path if path.is_dir() else None
         for file in _files(path):
             location = _location(file, folder, base)
-            for document, id_line in _read_file(file, location):
+            for document, id_line in _read_file(file, location, front_matter):
                 if document.id in first_seen:
                     where, line = first_seen[document.id]
                     raise CorpusError(
@@ -195,17 +275,19 @@ def _decode(file: Path) -> str:
         ) from exc
 
 
-def _read_file(file: Path, location: str) -> list[tuple[Document, int]]:
+def _read_file(file: Path, location: str, limits: FrontMatterLimits) -> list[tuple[Document, int]]:
     text = _decode(file)
     if file.suffix.lower() in JSONL_SUFFIXES:
         return _read_jsonl(file, location, text)
-    return [_read_text(file, location, text)]
+    return [_read_text(file, location, text, limits)]
 
 
 # --- .md / .txt ----------------------------------------------------------------------------
 
 
-def _read_text(file: Path, location: str, text: str) -> tuple[Document, int]:
+def _read_text(
+    file: Path, location: str, text: str, limits: FrontMatterLimits
+) -> tuple[Document, int]:
     """One article and the line its id comes from."""
     if not text.strip():
         raise CorpusError(file, "empty file", 1)
@@ -214,7 +296,7 @@ def _read_text(file: Path, location: str, text: str) -> tuple[Document, int]:
     body, body_line = text, 1
     first_end = text.find("\n")
     if (text if first_end < 0 else text[:first_end]).rstrip() == "---":
-        meta, meta_lines, body, body_line = _front_matter(file, text)
+        meta, meta_lines, body, body_line = _front_matter(file, text, limits)
 
     def line_of(key: str) -> int:
         pattern = re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*:")
@@ -233,7 +315,7 @@ def _read_text(file: Path, location: str, text: str) -> tuple[Document, int]:
         if not DOCUMENT_ID.match(doc_id):
             raise CorpusError(
                 file,
-                f"invalid document id {doc_id!r}: use letters, digits, '.', '_' or '-' "
+                f"invalid document id {shown(doc_id)}: use letters, digits, '.', '_' or '-' "
                 "(starting with a letter or digit, at most 128 characters)",
                 id_line,
             )
@@ -257,7 +339,7 @@ def _read_text(file: Path, location: str, text: str) -> tuple[Document, int]:
     if kind not in KINDS:
         raise CorpusError(
             file,
-            f"invalid kind {kind!r}: expected one of {', '.join(map(repr, KINDS))}",
+            f"invalid kind {shown(kind)}: expected one of {', '.join(map(repr, KINDS))}",
             line_of("kind"),
         )
 
@@ -278,7 +360,9 @@ def _read_text(file: Path, location: str, text: str) -> tuple[Document, int]:
     return document, id_line
 
 
-def _front_matter(file: Path, text: str) -> tuple[dict[str, Any], list[str], str, int]:
+def _front_matter(
+    file: Path, text: str, limits: FrontMatterLimits
+) -> tuple[dict[str, Any], list[str], str, int]:
     """(metadata, its lines, body, first line of the body) of a text whose first line is ---."""
     lines = text.split("\n")
     for index in range(1, len(lines)):
@@ -288,13 +372,29 @@ def _front_matter(file: Path, text: str) -> tuple[dict[str, Any], list[str], str
     else:
         raise CorpusError(file, "unterminated front matter: no closing '---' line", 1)
     meta_lines = lines[1:closing]
+    yaml_text = "\n".join(meta_lines)
+    size = len(yaml_text.encode("utf-8"))
+    if size > limits.max_bytes:
+        raise CorpusError(
+            file,
+            f"front matter of {size} bytes, more than {limits.max_bytes} "
+            "(max_front_matter_bytes, LEADGRAPH_MAX_FRONT_MATTER_BYTES)",
+            2,
+        )
+    loader = _FrontMatterLoader(yaml_text, max_depth=limits.max_depth)
     try:
-        meta = yaml.load("\n".join(meta_lines), Loader=_FrontMatterLoader)  # noqa: S506
+        meta = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
-        raise CorpusError(file, f"malformed front matter: {problem}", line) from exc
+        raise CorpusError(file, f"malformed front matter: {problem[:200]}", line) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits (int's own limit)
+        line = loader.get_mark().line + 2
+        problem = str(exc).split(";")[0]  # not Python's advice on sys.set_int_max_str_digits
+        raise CorpusError(file, f"malformed front matter: {problem[:200]}", line) from exc
+    finally:
+        loader.dispose()
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -322,13 +422,13 @@ def _front_matter_source(
         value = value.strip()
         problem = source_problem(value, url=key == "url")
         if problem is not None:
-            raise CorpusError(file, f"invalid {key} {value[:200]!r}: {problem}", line)
+            raise CorpusError(file, f"invalid {key} {shown(value, 200)}: {problem}", line)
         given.append((key, value, line))
     if len(given) == 2 and given[0][1] != given[1][1]:
         (_, source, source_line), (_, url, url_line) = given
         raise CorpusError(
             file,
-            f"source {source[:200]!r} (line {source_line}) and url {url[:200]!r} "
+            f"source {shown(source, 200)} (line {source_line}) and url {shown(url, 200)} "
             f"(line {url_line}) differ: keep one",
             max(source_line, url_line),
         )
@@ -355,7 +455,7 @@ def _iso_date(file: Path, value: object, line: int) -> str:
             return dt.date.fromisoformat(value.strip()).isoformat()
         except ValueError:
             pass
-    raise CorpusError(file, f"invalid date {value!r}: expected an ISO date YYYY-MM-DD", line)
+    raise CorpusError(file, f"invalid date {shown(value)}: expected an ISO date YYYY-MM-DD", line)
 
 
 def _type(value: object) -> str:
@@ -378,6 +478,8 @@ def _read_jsonl(file: Path, location: str, text: str) -> list[tuple[Document, in
             raise CorpusError(
                 file, f"malformed JSON: {exc.msg} (column {exc.colno})", number
             ) from None
+        except RecursionError:  # the C decoder recurses once per level of nesting
+            raise CorpusError(file, "malformed JSON: nested too deeply", number) from None
         if not isinstance(record, dict):
             raise CorpusError(file, f"expected a JSON object, not {_type(record)}", number)
         doc_id = record.get("_id")
@@ -389,7 +491,7 @@ def _read_jsonl(file: Path, location: str, text: str) -> list[tuple[Document, in
         if not DOCUMENT_ID.match(doc_id):
             raise CorpusError(
                 file,
-                f"invalid document id {doc_id!r}: use letters, digits, '.', '_' or '-' "
+                f"invalid document id {shown(doc_id)}: use letters, digits, '.', '_' or '-' "
                 "(starting with a letter or digit, at most 128 characters)",
                 number,
             )
@@ -434,14 +536,14 @@ def _record_source(file: Path, record: dict[str, Any], number: int) -> str | Non
             value = value.strip()
             problem = source_problem(value, url=key == "url")
             if problem is not None:
-                raise CorpusError(file, f"invalid '{name}' {value[:200]!r}: {problem}", number)
+                raise CorpusError(file, f"invalid '{name}' {shown(value, 200)}: {problem}", number)
             found.append((name, value))
     for name, value in found[1:]:
         if value != found[0][1]:
             raise CorpusError(
                 file,
-                f"'{found[0][0]}' and '{name}' differ: {found[0][1][:200]!r}, "
-                f"{value[:200]!r}; keep one",
+                f"'{found[0][0]}' and '{name}' differ: {shown(found[0][1], 200)}, "
+                f"{shown(value, 200)}; keep one",
                 number,
             )
     return found[0][1] if found else None

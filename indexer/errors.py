@@ -6,7 +6,9 @@
     ├── ModelError           the embedding model cannot be loaded
     └── IndexError_
         ├── IndexMissing     no index at the given folder
-        └── IndexMismatch    the index on disk was built differently (format, model, checksum)
+        ├── IndexMismatch    the index on disk was built differently (format, model, checksum)
+        └── StorageError     the index folder cannot be written (read-only, disk full, no
+                             permission): nothing was published
 
 Every message says what is wrong and, where there is one, what to run to fix it.
 """
@@ -47,3 +49,15 @@ class IndexMissing(IndexError_):
 
 class IndexMismatch(IndexError_):
     pass
+
+
+class StorageError(IndexError_):
+    """Writing into `folder` failed for `reason` (the system's words: "No space left on
+    device", "Read-only file system", "Permission denied")."""
+
+    def __init__(self, folder: Path | str, reason: str) -> None:
+        self.folder = Path(folder)
+        self.reason = reason
+        super().__init__(
+            f"{folder}: cannot be written ({reason}); the published index is unchanged"
+        )

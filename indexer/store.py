@@ -25,21 +25,22 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from . import FORMAT_VERSION
 from .embedder import Vectors
-from .errors import IndexMismatch, IndexMissing
+from .errors import IndexMismatch, IndexMissing, StorageError
 from .lexical import LexicalIndex
 from .models import (
     Candidate,
@@ -56,6 +57,7 @@ from .models import (
 from .vectors import Rows, VectorIndex
 
 CURRENT = "current"
+_T = TypeVar("_T")
 MANIFEST = "manifest.json"
 # Formats whose manifest fields and vector files (*.keys.json, *.npy) this one reads as they are:
 # the first rebuild after an upgrade reuses their vectors and build settings, embedding nothing
@@ -164,9 +166,14 @@ class Index:
 
 @contextlib.contextmanager
 def build_lock(root: Path) -> Iterator[None]:
-    """Holds `<root>/.lock` so two builds never write the same index at once."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as handle:
+    """Holds `<root>/.lock` so two builds never write the same index at once. StorageError
+    when the folder cannot be written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(root / ".lock", "a+")  # closed by the with below
+    except OSError as exc:
+        raise storage_error(root, exc) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -185,15 +192,17 @@ def write_index(
     """Writes `contents` as a new version under `root` and publishes it atomically.
 
     The caller holds `build_lock(root)`. Returns the manifest of the published version.
+    Raises StorageError when the folder cannot be written (read-only, disk full): then the
+    version published before stays published and nothing of the new one is left behind.
     """
-    root.mkdir(parents=True, exist_ok=True)
-    previous = os.readlink(root / CURRENT) if (root / CURRENT).is_symlink() else None
-    for stale in root.glob(".build-*"):
-        shutil.rmtree(stale, ignore_errors=True)
     version = time.strftime("v%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-    staging = root / f".build-{version}"
-    staging.mkdir()
+    staging, final = root / f".build-{version}", root / version
     try:
+        root.mkdir(parents=True, exist_ok=True)
+        previous = os.readlink(root / CURRENT) if (root / CURRENT).is_symlink() else None
+        for stale in root.glob(".build-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging.mkdir()
         names = _write_files(staging, contents)
         files = {name: _sha256(staging / name) for name in names}
         manifest = Manifest(
@@ -204,14 +213,33 @@ def write_index(
         )
         _write_atomic(staging / MANIFEST, manifest.model_dump_json(indent=2).encode())
         fsync_dir(staging)
-        final = root / version
         os.replace(staging, final)
         _publish(root, version)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if _published(root) != version:  # never published: nothing of it may stay
+            shutil.rmtree(final, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise storage_error(root, exc) from exc
         raise
     _prune(root, keep={version, previous})
     return manifest
+
+
+def _published(root: Path) -> str | None:
+    try:
+        return os.readlink(root / CURRENT)
+    except OSError:
+        return None
+
+
+def storage_error(folder: Path, exc: OSError | RuntimeError) -> StorageError:
+    """The StorageError of a failed write into `folder`, in the system's words (FAISS raises
+    RuntimeError with them in parentheses at the end)."""
+    if isinstance(exc, OSError):
+        return StorageError(folder, exc.strerror or exc.__class__.__name__)
+    found = re.search(r"\(([^()]+)\)\s*$", str(exc)) or re.search(r":\s*([^:]+)$", str(exc))
+    return StorageError(folder, found.group(1).strip() if found else "write error")
 
 
 def _write_files(folder: Path, c: IndexContents) -> list[str]:
@@ -236,8 +264,11 @@ def _write_files(folder: Path, c: IndexContents) -> list[str]:
     np.save(folder / "sentences.npy", c.sentence_vectors, allow_pickle=False)
     np.save(folder / "facets.npy", c.facet_vectors, allow_pickle=False)
     names += ["sentences.npy", "facets.npy"]
-    names += c.passage_vectors.save(folder, "passages")
-    names += c.concept_vectors.save(folder, "concepts")
+    try:
+        names += c.passage_vectors.save(folder, "passages")
+        names += c.concept_vectors.save(folder, "concepts")
+    except RuntimeError as exc:  # FAISS reports a failed write (disk full) so, not as OSError
+        raise storage_error(folder.parent, exc) from exc  # the index root, not its staging
     names += c.lexical.save(folder, "lexical")
     (folder / "graph.ttl").write_bytes(c.graph_turtle)
     names.append("graph.ttl")
@@ -293,8 +324,16 @@ def fsync_dir(path: Path) -> None:
 def _publish(root: Path, version: str) -> None:
     link = root / f".{CURRENT}-{uuid.uuid4().hex[:6]}"
     os.symlink(version, link)
-    os.replace(link, root / CURRENT)  # rename(2) over the old symlink is atomic
-    fsync_dir(root)
+    try:
+        os.replace(link, root / CURRENT)  # rename(2) over the old symlink is atomic
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+    # Published from here on: failing now would make callers undo a change that readers
+    # already see. A failed flush of the folder can only lose the rename in a crash, which
+    # leaves the previous version published, as any crash before the swap does.
+    with contextlib.suppress(OSError):
+        fsync_dir(root)
 
 
 def _prune(root: Path, *, keep: set[str | None]) -> None:
@@ -365,7 +404,9 @@ def load_index(root: Path, *, model: str | None = None, verify: bool = True) -> 
     """Loads the published version under `root`.
 
     Refuses (IndexMismatch) an index of another format, built with another model than `model`
-    when one is given, or whose files do not match their checksums.
+    when one is given, or whose files do not match their checksums. With `verify` off, a file
+    that does not read, or reads with fewer records or rows than the manifest counts, is
+    IndexMismatch naming it too.
     """
     folder = resolve_version(root)
     manifest = read_manifest(folder)
@@ -376,39 +417,128 @@ def load_index(root: Path, *, model: str | None = None, verify: bool = True) -> 
         )
     if verify:
         verify_files(folder, manifest)
+    files = _Files(folder, root, manifest)
+    concept_data = files.read("concepts.json", _read_json)
+    concepts = files.read(
+        "concepts.json", lambda _: [_concept(c) for c in concept_data["concepts"]]
+    )
+    properties = files.read(
+        "concepts.json",
+        lambda _: {
+            p["uri"]: PropertyDef(**{**p, "cue_words": tuple(p["cue_words"])})
+            for p in concept_data["properties"]
+        },
+    )
+    documents = files.read(
+        "documents.jsonl", lambda path: [Document(**d) for d in _read_jsonl(path)]
+    )
+    passages = files.read("passages.jsonl", lambda path: [_passage(p) for p in _read_jsonl(path)])
+    mentions = files.read("mentions.jsonl", lambda path: [Mention(**m) for m in _read_jsonl(path)])
+    cooccurrences = files.read(
+        "cooccurrence.json", lambda path: [Cooccurrence(**c) for c in _read_json(path)]
+    )
+    evidence = files.read(
+        "evidence.json", lambda path: [RelationEvidence(**e) for e in _read_json(path)]
+    )
+    candidates = files.read(
+        "candidates.json",
+        lambda path: [
+            Candidate(**{**c, "evidence": tuple(c["evidence"])}) for c in _read_json(path)
+        ],
+    )
+    for name, found, key in [
+        ("documents.jsonl", len(documents), "documents"),
+        ("passages.jsonl", len(passages), "passages"),
+        ("concepts.json", len(concepts), "concepts"),
+        ("mentions.jsonl", len(mentions), "mentions"),
+        ("cooccurrence.json", len(cooccurrences), "cooccurrences"),
+        ("evidence.json", len(evidence), "relation_evidence"),
+        ("candidates.json", len(candidates), "candidate_concepts"),
+    ]:
+        files.check(name, found, manifest.counts.get(key, found), key)
+    passage_vectors = files.vectors("passages", len(passages))
+    concept_vectors = files.vectors("concepts", len(concepts))
+    files.read("lexical.vocab.json", _read_json)  # first, so a damaged one is named as such
+    lexical = files.read("lexical.npz", lambda _: LexicalIndex.load(folder, "lexical"))
+    files.check("lexical.npz", len(lexical), len(passages), "passage columns")
+    facet_keys = files.read("facets.keys.json", _read_json)
+    facet_vectors = files.read("facets.npy", lambda path: np.load(path, allow_pickle=False))
+    files.check("facets.npy", len(facet_vectors), len(facet_keys), "rows (one per key)")
+    files.check("facets.npy", _width(facet_vectors), manifest.dimension, "dimensions")
     try:
-        concept_data = json.loads((folder / "concepts.json").read_text(encoding="utf-8"))
-        concepts = [_concept(c) for c in concept_data["concepts"]]
-        index = Index(
+        return Index(
             path=folder,
             manifest=manifest,
-            documents={d["id"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")},
-            passages=[_passage(p) for p in _read_jsonl(folder / "passages.jsonl")],
+            documents={d.id: d for d in documents},
+            passages=passages,
             concepts={c.uri: c for c in concepts},
-            properties={
-                p["uri"]: PropertyDef(**{**p, "cue_words": tuple(p["cue_words"])})
-                for p in concept_data["properties"]
-            },
-            mentions=[Mention(**m) for m in _read_jsonl(folder / "mentions.jsonl")],
-            cooccurrences=[Cooccurrence(**c) for c in _read_json(folder / "cooccurrence.json")],
-            evidence=[RelationEvidence(**e) for e in _read_json(folder / "evidence.json")],
-            candidates=[
-                Candidate(**{**c, "evidence": tuple(c["evidence"])})
-                for c in _read_json(folder / "candidates.json")
-            ],
-            passage_vectors=VectorIndex.load(folder, "passages"),
-            concept_vectors=VectorIndex.load(folder, "concepts"),
-            lexical=LexicalIndex.load(folder, "lexical"),
+            properties=properties,
+            mentions=mentions,
+            cooccurrences=cooccurrences,
+            evidence=evidence,
+            candidates=candidates,
+            passage_vectors=passage_vectors,
+            concept_vectors=concept_vectors,
+            lexical=lexical,
             concept_order=[c.uri for c in concepts],
-            facet_rows={k: i for i, k in enumerate(_read_json(folder / "facets.keys.json"))},
-            facet_vectors=np.load(folder / "facets.npy", allow_pickle=False),
+            facet_rows={k: i for i, k in enumerate(facet_keys)},
+            facet_vectors=facet_vectors,
         )
-    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # records that disagree
         raise IndexMismatch(
-            f"{folder}: cannot read index ({exc}); "
-            f"rebuild with `leadgraph index corpus --out {root}`"
+            f"{folder}: cannot read index ({exc.__class__.__name__}: {exc}); {_rebuild_hint(root)}"
         ) from exc
-    return index
+
+
+class _Files:
+    """Reads the files of one version folder, so that whatever a damaged file raises becomes
+    IndexMismatch naming that file (checksums off, or a file changed after they were
+    checked)."""
+
+    def __init__(self, folder: Path, root: Path, manifest: Manifest) -> None:
+        self.folder = folder
+        self.root = root
+        self.manifest = manifest
+
+    def read(self, name: str, parse: Callable[[Path], _T]) -> _T:
+        try:
+            return parse(self.folder / name)
+        except Exception as exc:  # BadZipFile, EOFError, FAISS's RuntimeError, JSON, TypeError...
+            raise IndexMismatch(
+                f"{self.folder / name}: cannot be read, damaged or truncated "
+                f"({exc.__class__.__name__}: {str(exc)[:200]}); {_rebuild_hint(self.root)}"
+            ) from exc
+
+    def check(self, name: str, found: int, expected: int, what: str) -> None:
+        if found != expected:
+            raise IndexMismatch(
+                f"{self.folder / name}: {found} {what} where {expected} were written, damaged "
+                f"or truncated; {_rebuild_hint(self.root)}"
+            )
+
+    def vectors(self, name: str, rows: int) -> VectorIndex:
+        """`<name>.npy` and `<name>.faiss` as a VectorIndex of `rows` rows of the manifest's
+        dimension; the .npy is opened first (a memory map, no copy), so a damaged one is named
+        rather than the index read with it."""
+        raw = self.read(f"{name}.npy", lambda path: np.load(path, mmap_mode="r"))
+        self.check(f"{name}.npy", len(raw), rows, "rows")
+        self.check(f"{name}.npy", _width(raw), self.manifest.dimension, "dimensions")
+        del raw
+        index = self.read(f"{name}.faiss", lambda _: VectorIndex.load(self.folder, name))
+        self.check(f"{name}.faiss", len(index), rows, "vectors")
+        if rows:
+            self.check(f"{name}.faiss", index.dimension, self.manifest.dimension, "dimensions")
+        return index
+
+
+def _width(matrix: Any) -> int:
+    """The columns of a 2-d array; -1 for an array of another shape."""
+    shape = np.shape(matrix)
+    return int(shape[1]) if len(shape) == 2 else -1
+
+
+def _rebuild_hint(root: Path) -> str:
+    return f"rebuild with `leadgraph index corpus --out {root}`"
 
 
 def text_key(text: str) -> str:

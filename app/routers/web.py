@@ -8,6 +8,7 @@ the page show up at once, and an unchanged asset costs one small request.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -30,11 +31,22 @@ _MEDIA_TYPES = {
     ".woff2": "font/woff2",
 }
 
+# an asset's path: segments of ASCII letters, digits, `-`, `_` and `.`, none starting with `.`
+_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+_MAX_NAME = 200
+
 router = APIRouter(include_in_schema=False)
 
 
 def _asset(name: str, if_none_match: str | None) -> Response:
-    """The file `name` under STATIC, or 304 when the client's ETag still matches it."""
+    """The file `name` under STATIC, or 304 when the client's ETag still matches it; NotFound
+    for any other name, one that could not name an asset included."""
+    # checked before the file system sees it: NUL, an over-long name, `..`, a hidden file, an
+    # empty segment (`a//b`, `app.js/`) or a character no asset name has are 404, not an
+    # OSError or ValueError from the path functions
+    if len(name) > _MAX_NAME or not all(_SEGMENT.fullmatch(part) for part in name.split("/")):
+        shown = name if len(name) <= 80 else name[:80] + "..."
+        raise NotFound(f"no static file {shown!r}", code="not_found")
     path = (STATIC / name).resolve()
     media_type = _MEDIA_TYPES.get(path.suffix)
     if not path.is_relative_to(STATIC) or not path.is_file() or media_type is None:

@@ -11,7 +11,12 @@ The corpus folder is the source of truth; the index is rebuilt from it. An updat
 3. moves it onto `<corpus>/<id>.md` with os.replace (atomic) and fsyncs the folder;
 4. rebuilds incrementally (only passages whose text changed are embedded) and publishes the
    version by the atomic `current` swap (`indexer.store`);
-5. if step 4 fails, puts the corpus back as it was.
+5. if step 3 or 4 fails, puts the corpus back as it was.
+
+An article longer than `max_article_bytes` is refused before the lock is taken: its encode is
+what an update costs (about 150 ms per KiB with the shipped model on two cores), and the lock
+is held for all of it. A folder that cannot be written (read-only, disk full, no permission) is
+StorageUnavailable naming the corpus or index folder by its name; nothing has changed then.
 
 A crash (SIGKILL, power loss) before the swap leaves the previous version published and
 loadable; the corpus may then be one change ahead of it, which the next update or `leadgraph
@@ -32,9 +37,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from indexer.build import BuildReport, Reporter, build_index
-from indexer.corpus import DOCUMENT_ID, TEXT_SUFFIXES, read_corpus, slugify
+from indexer.corpus import DOCUMENT_ID, TEXT_SUFFIXES, FrontMatterLimits, read_corpus, slugify
 from indexer.embedder import Embedder
-from indexer.errors import CorpusError, IndexError_, LeadgraphError
+from indexer.errors import CorpusError, IndexError_, LeadgraphError, StorageError
 from indexer.models import Document
 from indexer.ontology import DEFAULT_ONTOLOGY
 from indexer.store import (
@@ -46,7 +51,15 @@ from indexer.store import (
 )
 
 from ..config import Settings
-from ..errors import BadRequest, Conflict, IndexNotReady, NotFound, Unprocessable
+from ..errors import (
+    BadRequest,
+    Conflict,
+    IndexNotReady,
+    NotFound,
+    PayloadTooLarge,
+    StorageUnavailable,
+    Unprocessable,
+)
 
 log = logging.getLogger("leadgraph")
 
@@ -66,11 +79,16 @@ class UpdateOutcome:
 
 @contextlib.contextmanager
 def update_lock(index_root: Path) -> Iterator[None]:
-    """Holds `<index_root>/.update.lock`; Conflict `update_in_progress` when it is taken."""
-    index_root.mkdir(parents=True, exist_ok=True)
-    # a lock belongs to the open file, so two threads of one process exclude each other too;
-    # the kernel drops it when the holder dies, so a killed update never blocks the next one
-    with open(index_root / UPDATE_LOCK, "a+") as handle:
+    """Holds `<index_root>/.update.lock`; Conflict `update_in_progress` when it is taken,
+    StorageUnavailable when the index folder cannot be written."""
+    try:
+        index_root.mkdir(parents=True, exist_ok=True)
+        # a lock belongs to the open file, so two threads of one process exclude each other
+        # too; the kernel drops it when the holder dies, so a killed update never blocks the next
+        handle = open(index_root / UPDATE_LOCK, "a+")  # closed by the with below
+    except OSError as exc:
+        raise _unwritable("index", index_root, exc) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -99,6 +117,8 @@ class CorpusEditor:
         embedder: Embedder,
         ontology: Path = DEFAULT_ONTOLOGY,
         base: Path | None = None,  # Document.path relative to it (default: the corpus folder)
+        front_matter: FrontMatterLimits = FrontMatterLimits(),  # noqa: B008 - frozen
+        max_article_bytes: int | None = None,  # None: any size
         after_publish: Callable[[], object] | None = None,
         report: Reporter | None = None,
     ) -> None:
@@ -107,6 +127,8 @@ class CorpusEditor:
         self.embedder = embedder
         self.ontology = ontology
         self.base = base
+        self.front_matter = front_matter
+        self.max_article_bytes = max_article_bytes
         # runs under the update lock once a version is published (the app loads it there, so
         # two updates can never swap their versions in the wrong order)
         self.after_publish = after_publish
@@ -126,6 +148,8 @@ class CorpusEditor:
             index=settings.index,
             embedder=embedder,
             ontology=settings.ontology,
+            front_matter=settings.front_matter_limits(),
+            max_article_bytes=settings.max_article_bytes,
             after_publish=after_publish,
             report=report,
         )
@@ -135,16 +159,19 @@ class CorpusEditor:
     def put(self, document_id: str, body: bytes) -> UpdateOutcome:
         """Adds or replaces the article `document_id` (Markdown with optional YAML front
         matter) as `<corpus>/<document_id>.md`, then rebuilds and publishes. Raises
-        Unprocessable (the reader's refusal, with its line), BadRequest (the front matter names
-        another id), Conflict (another update runs; the id lives in a .jsonl file; the rest of
-        the corpus does not build)."""
+        PayloadTooLarge (over max_article_bytes), Unprocessable (the reader's refusal, with its
+        line), BadRequest (the front matter names another id), Conflict (another update runs;
+        the id lives in a .jsonl file; the rest of the corpus does not build),
+        StorageUnavailable (a folder cannot be written)."""
         check_document_id(document_id)
+        self._check_size(body)
         with update_lock(self.index):
             self._check_corpus_folder()
             staging = self._staging()
             try:
                 staged = staging / f"{document_id}.md"
-                write_synced(staged, body)
+                with self._writing():
+                    write_synced(staged, body)
                 self._validate(staged, document_id)
                 holders = self._holders()
                 holder = holders.get(document_id)
@@ -153,14 +180,15 @@ class CorpusEditor:
                     raise _in_jsonl(holder)
                 target = self.corpus / f"{document_id}.md"
                 backup = _Backup(staging)
-                backup.save(target)
-                if held is not None and held != target:
-                    backup.save(held)  # the id moves to <id>.md
-                os.replace(staged, target)
-                fsync_dir(self.corpus)
-                if held is not None and held != target:
-                    held.unlink()
-                    fsync_dir(held.parent)
+                with self._changing(backup):
+                    backup.save(target)
+                    if held is not None and held != target:
+                        backup.save(held)  # the id moves to <id>.md
+                    os.replace(staged, target)
+                    fsync_dir(self.corpus)
+                    if held is not None and held != target:
+                        held.unlink()
+                        fsync_dir(held.parent)
                 previous, report = self._rebuild(backup)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -169,8 +197,8 @@ class CorpusEditor:
 
     def delete(self, document_id: str) -> UpdateOutcome:
         """Deletes the file holding article `document_id`, then rebuilds and publishes. Raises
-        NotFound, or Conflict (another update runs; the id lives in a .jsonl file; it is the
-        last document)."""
+        NotFound, Conflict (another update runs; the id lives in a .jsonl file; it is the last
+        document), or StorageUnavailable (a folder cannot be written)."""
         check_document_id(document_id)
         with update_lock(self.index):
             self._check_corpus_folder()
@@ -192,9 +220,10 @@ class CorpusEditor:
             staging = self._staging()
             try:
                 backup = _Backup(staging)
-                backup.save(path)
-                path.unlink()
-                fsync_dir(path.parent)
+                with self._changing(backup):
+                    backup.save(path)
+                    path.unlink()
+                    fsync_dir(path.parent)
                 previous, report = self._rebuild(backup)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -221,16 +250,75 @@ class CorpusEditor:
         for stale in self.corpus.glob(f"{_STAGING_PREFIX}*"):
             shutil.rmtree(stale, ignore_errors=True)
 
+    def _check_size(self, body: bytes) -> None:
+        if self.max_article_bytes is not None and len(body) > self.max_article_bytes:
+            raise PayloadTooLarge(
+                f"article: {len(body)} bytes, more than {self.max_article_bytes} "
+                "(max_article_bytes, LEADGRAPH_MAX_ARTICLE_BYTES)"
+            )
+
     def _staging(self) -> Path:
         # inside the corpus, so the final os.replace stays on one file system; hidden, so the
         # corpus reader skips it
         staging = self.corpus / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
-        staging.mkdir()
+        with self._writing():
+            staging.mkdir()
         return staging
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turns a failed write of the corpus folder into StorageUnavailable naming it."""
+        try:
+            yield
+        except OSError as exc:
+            raise self._storage(exc, "corpus") from exc
+
+    @contextlib.contextmanager
+    def _changing(self, backup: _Backup) -> Iterator[None]:
+        """Runs the steps that change the corpus folder; when one fails, puts back what
+        `backup` saved (a failed write is then StorageUnavailable)."""
+        try:
+            yield
+        except BaseException as exc:
+            self._restore(backup, exc)
+            if isinstance(exc, OSError):
+                raise self._storage(exc, "corpus") from exc
+            raise
+
+    def _restore(self, backup: _Backup, cause: BaseException) -> None:
+        """Puts the corpus back as `backup` saved it; StorageUnavailable, saying what to run,
+        when that fails too."""
+        try:
+            backup.restore()
+        except OSError as exc:
+            log.error("the corpus could not be put back after %r: %s", cause, exc)
+            raise StorageUnavailable(
+                f"the corpus folder {self.corpus.name!r} cannot be written "
+                f"({exc.strerror or type(exc).__name__}) and may hold part of this update; run "
+                "`leadgraph reindex` once it can be written"
+            ) from exc
+
+    def _storage(
+        self, exc: OSError | StorageError, folder: Literal["corpus", "index"]
+    ) -> StorageUnavailable:
+        """StorageUnavailable for a failed write; the folder is the one `exc` names if it
+        lies in the corpus or the index, else `folder`."""
+        if isinstance(exc, StorageError):
+            return _unwritable("index", self.index, exc)
+        roots: dict[Literal["corpus", "index"], Path] = {
+            "index": self.index,
+            "corpus": self.corpus,
+        }
+        for name in (exc.filename, exc.filename2):
+            if isinstance(name, str | os.PathLike):
+                for kind, root in roots.items():
+                    if _relative(Path(name), root) is not None:
+                        return _unwritable(kind, root, exc)
+        return _unwritable(folder, roots[folder], exc)
 
     def _validate(self, staged: Path, document_id: str) -> None:
         try:
-            [document] = read_corpus([staged])
+            [document] = read_corpus([staged], front_matter=self.front_matter)
         except CorpusError as exc:
             where = f"line {exc.line}" if exc.line is not None else "body"
             raise Unprocessable(f"{where}: {exc.message}", code="invalid_document") from None
@@ -253,7 +341,7 @@ class CorpusEditor:
         """Every document of the corpus folder by id; `path` is its file's, relative to the
         folder (`_file_of`)."""
         try:
-            return {d.id: d for d in read_corpus([self.corpus])}
+            return {d.id: d for d in read_corpus([self.corpus], front_matter=self.front_matter)}
         except CorpusError as exc:
             if exc.path == str(self.corpus) and exc.line is None:
                 return {}  # a folder without articles yet
@@ -293,12 +381,15 @@ class CorpusEditor:
                 embedder=self.embedder,
                 ontology_path=self.ontology,
                 base=self.base,
+                front_matter=self.front_matter,
                 report=self.report,
                 **options,
             )
         except BaseException as exc:  # Ctrl-C in the CLI too: the corpus goes back as it was
             if backup is not None:
-                backup.restore()
+                self._restore(backup, exc)
+            if isinstance(exc, StorageError | OSError):
+                raise self._storage(exc, "index") from exc
             if isinstance(exc, CorpusError):
                 raise Conflict(
                     f"the corpus does not build, nothing changed: {self._public(exc)}",
@@ -364,12 +455,28 @@ class _Backup:
             self.saved.append((path, None))
 
     def restore(self) -> None:
+        """Puts every saved file back, as many as can be; raises the first OSError met."""
+        failure: OSError | None = None
         for original, copy in reversed(self.saved):
-            if copy is None:
-                original.unlink(missing_ok=True)
-            else:
-                os.replace(copy, original)  # same file system: atomic
-            fsync_dir(original.parent)
+            try:
+                if copy is None:
+                    original.unlink(missing_ok=True)
+                else:
+                    os.replace(copy, original)  # same file system: atomic
+                fsync_dir(original.parent)
+            except OSError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+
+def _unwritable(
+    kind: Literal["corpus", "index"], folder: Path, exc: OSError | StorageError
+) -> StorageUnavailable:
+    reason = exc.reason if isinstance(exc, StorageError) else exc.strerror or type(exc).__name__
+    return StorageUnavailable(
+        f"the {kind} folder {folder.name!r} cannot be written ({reason}); nothing changed"
+    )
 
 
 def _in_jsonl(holder: Document) -> Conflict:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.deps import app_services
+from app.errors import PayloadTooLarge
 from app.main import create_app
 from app.schemas import SearchMode
 from app.services import admin as admin_module
@@ -496,6 +497,64 @@ def test_a_body_over_max_body_bytes_is_413(shared_site: Path) -> None:
         assert response.status_code == 413
         assert_error_body(response.json(), "payload_too_large")
     assert not (shared_site / "corpus" / "servant-leadership.md").exists()
+
+
+def laughs(levels: int, key: str) -> str:
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels + 1):
+        lines.append(f"l{level}: &l{level} [" + ",".join([f"*l{level - 1}"] * 9) + "]")
+    return "---\nid: x1\n" + "\n".join(lines) + f"\n{key}: *l{levels}\n---\nbody\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (laughs(7, "kind"), "line 3: malformed front matter: anchors and aliases"),
+        (laughs(7, "date"), "line 3: malformed front matter: anchors and aliases"),
+        ("---\nid: x1\ntitle: " + "[" * 1000 + "]" * 1000 + "\n---\nbody\n", "nested deeper"),
+        ("---\nid: x1\nkind: " + "k" * 100_000 + "\n---\nbody\n", "max_front_matter_bytes"),
+        ("---\nid: x1\nkind: " + "k" * 50_000 + "\n---\nbody\n", "invalid kind 'kkk"),
+    ],
+    ids=["laughs-in-kind", "laughs-in-date", "nested-1000", "front-matter-100k", "kind-50k"],
+)
+def test_hostile_front_matter_is_a_short_422_and_changes_nothing(
+    guarded: TestClient, shared_site: Path, body: str, fragment: str
+) -> None:
+    before, corpus = version(guarded), snapshot(shared_site / "corpus")
+    response = put_article(guarded, "x1", body)
+    assert response.status_code == 422, response.text[:500]
+    assert_error_body(response.json(), "invalid_document")
+    assert fragment in response.json()["detail"]
+    assert len(response.content) < 500  # 7 levels of laughs were answered with 34.7 MB
+    assert version(guarded) == before
+    assert snapshot(shared_site / "corpus") == corpus
+
+
+def test_an_article_over_max_article_bytes_is_413_before_the_lock_is_taken(
+    shared_site: Path,
+) -> None:
+    article = NEW_ARTICLE + "Another sentence about servant leaders. " * 200
+    with serving_app(shared_site, max_article_bytes=4000) as client:
+        with update_lock(shared_site / "index"):  # refused at once, not told to retry
+            response = put_article(client, "servant-leadership", article)
+        assert response.status_code == 413
+        assert_error_body(response.json(), "payload_too_large")
+        assert "max_article_bytes, LEADGRAPH_MAX_ARTICLE_BYTES" in response.json()["detail"]
+    assert not (shared_site / "corpus" / "servant-leadership.md").exists()
+
+
+def test_an_article_of_max_article_bytes_is_accepted(site: Path) -> None:
+    with serving_app(site, max_article_bytes=len(NEW_ARTICLE.encode())) as client:
+        assert put_article(client, "servant-leadership", NEW_ARTICLE).status_code == 201
+    editor = CorpusEditor(
+        corpus=site / "corpus",
+        index=site / "index",
+        embedder=HashingEmbedder(),
+        max_article_bytes=len(NEW_ARTICLE.encode()) - 1,
+    )
+    # `leadgraph add` too, and before the lock: refused at once, not told to retry
+    with update_lock(site / "index"), pytest.raises(PayloadTooLarge, match="more than"):
+        editor.put("servant-leadership", NEW_ARTICLE.encode())
 
 
 def test_a_document_held_in_a_jsonl_file_cannot_be_replaced_one_by_one(site: Path) -> None:

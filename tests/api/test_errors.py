@@ -47,6 +47,22 @@ def test_wrong_method_is_405(client: TestClient) -> None:
         assert_error_body(response.json(), "method_not_allowed")
 
 
+def test_405_names_the_allowed_methods_in_allow(client: TestClient) -> None:
+    # RFC 9110 15.5.6; GET and POST /sparql are two routes, and both methods are allowed
+    for method, path, allowed in [
+        ("DELETE", "/health", "GET"),
+        ("POST", "/search", "GET"),
+        ("GET", "/ask", "POST"),
+        ("PUT", "/sparql", "GET, POST"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == allowed, (method, path)
+        assert allowed in response.json()["detail"]
+        for other in allowed.split(", "):  # and each method named is answered
+            assert client.request(other, path).status_code != 405, (other, path)
+
+
 def test_unservable_accept_is_406(client: TestClient) -> None:
     response = client.get("/concepts/Leadership", headers={"Accept": "text/csv"})
     assert response.status_code == 406
@@ -86,7 +102,10 @@ def test_without_an_index_every_endpoint_is_503(
     assert response.status_code == 503
     body = response.json()
     assert_error_body(body, "index_not_ready")
-    assert "leadgraph index" in body["detail"]
+    # the command that fixes this service's index, with its folders, not `leadgraph index corpus`
+    index = empty_client.app.state.leadgraph.settings.index  # type: ignore[attr-defined]
+    assert f"run `leadgraph reindex --index {index.name} --corpus corpus`" in body["detail"]
+    assert "index corpus --out" not in body["detail"]
 
 
 def test_openapi_documents_every_endpoint_with_the_error_body(client: TestClient) -> None:
@@ -96,3 +115,23 @@ def test_openapi_documents_every_endpoint_with_the_error_body(client: TestClient
             assert operation["summary"]
             error = operation["responses"]["404"]["content"]["application/json"]["schema"]
             assert error["$ref"].endswith("/ErrorBody")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/a%00b",
+        "/static/" + "a" * 300,
+        "/static/" + "a" * 300 + ".js",
+        "/static/..%2fapp%2fmain.py",
+        "/static/.hidden",
+        "/static/app.js%2f",
+        "/static/a%0ab.css",
+        "/static/%ff.css",
+    ],
+)
+def test_a_static_name_no_asset_has_is_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404, response.text
+    assert_error_body(response.json(), "not_found")
+    assert len(response.json()["detail"]) < 200

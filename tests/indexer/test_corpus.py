@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.corpus import corpus_fingerprint, read_corpus
+from indexer.corpus import FrontMatterLimits, corpus_fingerprint, read_corpus
 from indexer.errors import CorpusError
 from tests.conftest import CORPUS, ROOT
 
@@ -399,3 +399,119 @@ def test_duplicate_id_across_jsonl_and_article(tmp_path: Path) -> None:
     assert err.line == 1
     assert "duplicate document id 'b'" in err.message
     assert "c.jsonl:2" in err.message
+
+
+# --- hostile front matter ------------------------------------------------------------------
+
+
+def laughs(levels: int, key: str) -> str:
+    """Front matter whose `key` is a "billion laughs": each level lists the one before nine
+    times, by alias, so a few hundred bytes expand to 9**levels strings."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels + 1):
+        lines.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    return "---\nid: x\n" + "\n".join(lines) + f"\n{key}: *l{levels}\n---\nbody\n"
+
+
+@pytest.mark.parametrize("key", ["kind", "date", "title", "id"])
+def test_an_alias_bomb_is_refused_at_its_first_anchor_without_expanding(
+    tmp_path: Path, key: str
+) -> None:
+    path = write(tmp_path / "a.md", laughs(8, key))  # 9**8 = 43 million strings if expanded
+
+    err = error_of([path])
+
+    assert err.line == 3  # the first anchor
+    assert "anchors and aliases" in err.message
+    assert len(str(err)) < 300
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "base: &b {kind: article}\nother:\n  <<: *b",  # a merge key needs an alias too
+        "title: &t Title\nalso: *t",
+    ],
+    ids=["merge-key", "scalar-alias"],
+)
+def test_anchors_and_aliases_are_refused_even_when_harmless(tmp_path: Path, front: str) -> None:
+    err = error_of([write(tmp_path / "a.md", f"---\n{front}\n---\nbody\n")])
+
+    assert err.line == 2
+    assert "anchors and aliases (&name, *name) are not accepted" in err.message
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "title: " + "[" * 1000 + "]" * 1000,  # PyYAML's composer recursed past Python's limit
+        "title: " + "{a: " * 1000 + "b" + "}" * 1000,
+        "title:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(300)),
+        "title: " + "[" * 16 + "]" * 16,  # one level past the limit (the mapping is level 1)
+    ],
+    ids=["flow-lists", "flow-maps", "block-maps", "one-past-the-limit"],
+)
+def test_front_matter_nested_past_the_limit_is_refused_naming_the_line(
+    tmp_path: Path, front: str
+) -> None:
+    err = error_of([write(tmp_path / "a.md", f"---\nid: x\n{front}\n---\nbody\n")])
+
+    assert err.line is not None and err.line >= 3
+    assert "nested deeper than 16 levels" in err.message
+    assert "LEADGRAPH_MAX_FRONT_MATTER_DEPTH" in err.message
+
+
+def test_front_matter_as_deep_as_the_limit_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", "---\nid: x\nextra: " + "[" * 15 + "]" * 15 + "\n---\nb\n")
+
+    assert [d.id for d in read_corpus([path])] == ["x"]
+    with pytest.raises(CorpusError, match="nested deeper than 3 levels"):
+        read_corpus([path], front_matter=FrontMatterLimits(max_depth=3))
+
+
+def test_front_matter_over_its_size_limit_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    front = "".join(f"key{i}: value {i}\n" for i in range(6000))  # about 90 kB of valid YAML
+    path = write(tmp_path / "a.md", f"---\nid: x\n{front}---\nbody\n")
+
+    err = error_of([path])
+
+    assert err.line == 2
+    assert "more than 65536 (max_front_matter_bytes, LEADGRAPH_MAX_FRONT_MATTER_BYTES)" in (
+        err.message
+    )
+    raised = read_corpus([path], front_matter=FrontMatterLimits(max_bytes=200_000))
+    assert [d.id for d in raised] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("front", "problem"),
+    [
+        ("kind: " + "k" * 60_000, "invalid kind 'kkkk"),
+        ("date: " + "d" * 60_000, "invalid date 'dddd"),
+        ("id: " + "a" * 60_000, "invalid document id 'aaaa"),
+        (
+            "kind: [" + ", ".join(["abc"] * 10_000) + "]",
+            "invalid kind ['abc', 'abc', 'abc', 'abc', ...]",
+        ),
+        ("kind: 0x" + "f" * 60_000, "invalid kind an integer of 240000 bits"),
+        ("kind: " + "1" * 5000, "Exceeds the limit (4300 digits)"),
+        ("source: https://example.org/" + "x" * 60_000 + " y", "invalid source 'https://"),
+    ],
+    ids=["kind", "date", "id", "list", "hex-integer", "decimal-integer", "source"],
+)
+def test_a_refused_value_is_quoted_cut_short(tmp_path: Path, front: str, problem: str) -> None:
+    err = error_of([write(tmp_path / "a.md", f"---\n{front}\n---\nbody\n")])
+
+    assert problem in err.message
+    assert len(err.message) < 400
+    assert "set_int_max_str_digits" not in err.message  # Python's advice is not the writer's
+
+
+def test_jsonl_nested_too_deeply_names_its_line(tmp_path: Path) -> None:
+    deep = '{"_id": "2", "text": "x", "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = write(tmp_path / "c.jsonl", '{"_id": "1", "text": "ok"}\n' + deep + "\n")
+
+    err = error_of([path])
+
+    assert err.line == 2
+    assert "nested too deeply" in err.message
