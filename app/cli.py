@@ -333,9 +333,8 @@ def serve(
 ) -> None:
     """Serve the API over an index; builds the index of the corpus first when there is none."""
     _offline()
-    import uvicorn
-
     from app.main import create_app
+    from app.server import run
     from app.state import query_embedder
     from indexer.build import build_index
     from indexer.embedder import SentenceTransformerEmbedder
@@ -372,14 +371,7 @@ def serve(
     except LeadgraphError as exc:
         _fail(exc)
     app = create_app(settings, embedder=query_embedder(embedder, settings))
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        # X-Forwarded-For/-Proto are believed only from these addresses (a local reverse proxy)
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    run(app, settings, log_level=log_level)
 
 
 @main.command("mcp")

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         ge=1,
         le=256,
         description="requests that search, answer or look up concepts at once; the others "
-        "wait their turn [default: the cores this process may use]",
+        "wait their turn [default: 4 per core this process may use]",
     )
     compute_queue: int = Field(
         512,

@@ -11,6 +11,12 @@ Two paths lead here: the admin endpoints reload right after their own update, an
 `watch_published` polls `current` so that a version published by another process (`leadgraph
 add`, `leadgraph index`) is picked up too, and a service started on a damaged index recovers
 once a good one is published.
+
+An admin update runs through `run_update`: in a thread of its own at a lower CPU priority
+(`update_nice`), so that the rebuild, the load and the services' build yield the cores to the
+requests served meanwhile, and with the services built before the swap, taking over what the
+previous ones had computed (`Services.build(previous=...)`), so that no request after the swap
+pays for a cold start.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +42,8 @@ from .errors import IndexNotReady
 from .state import AppState, Resources, load_resources
 
 log = logging.getLogger("leadgraph")
+
+T = TypeVar("T")
 
 
 def published_version(state: AppState) -> str | None:
@@ -97,3 +111,38 @@ async def watch_published(app: FastAPI, interval_s: float) -> None:
         except Exception:
             # the watcher must outlive any surprise, or later versions would never be served
             log.exception("loading the published index %s failed", published)
+
+
+async def run_update(nice: int, update: Callable[[], T]) -> T:
+    """The result of `update()` (a rebuild, its publication and its reload), run in a new
+    thread `nice` steps below the service's CPU priority. The thread is the update's alone and
+    ends with it, so no worker thread that serves requests later keeps the lower priority. A
+    cancelled request (the client left) does not stop the update: it runs to its end."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadgraph-update")
+    try:
+        future = asyncio.get_running_loop().run_in_executor(
+            executor, partial(_at_lower_priority, nice, update)
+        )
+    finally:
+        executor.shutdown(wait=False)  # the thread ends once the update has
+    return await asyncio.shield(future)
+
+
+def _at_lower_priority(nice: int, update: Callable[[], T]) -> T:
+    if nice > 0:
+        lower_thread_priority(nice)
+    return update()
+
+
+def lower_thread_priority(nice: int) -> bool:
+    """Adds `nice` to the calling thread's niceness (Linux, where niceness is per thread; the
+    threads it starts, such as torch's, inherit it); False where that cannot be done."""
+    if not sys.platform.startswith("linux"):
+        return False  # elsewhere PRIO_PROCESS would lower the whole service
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError as exc:
+        log.warning("the update runs at the service's priority: %s", exc)
+        return False
+    return True

@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.errors import ModelError
 
+from .admission import Admission, default_slots
 from .config import Settings
+from .deps import services_for
 from .errors import install_handlers
 from .hotswap import watch_published
 from .limits import BodySizeLimit, document_limits
@@ -39,6 +42,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                 state.problem = public_problem(str(exc), settings)
         if model is not None:
             try_load(state, model)
+        if state.resources is not None:
+            # built now, so that the first requests do not wait for them one behind the other
+            await run_in_threadpool(services_for, app, state.resources)
         watcher = None
         if model is not None and settings.index_watch_s > 0:
             # serves versions published by others (`leadgraph add`, `leadgraph index`) too
@@ -59,6 +65,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
     )
     app.state.leadgraph = state
+    app.state.admission = Admission(
+        settings.compute_slots or default_slots(),
+        queue=settings.compute_queue,
+        wait_s=settings.compute_wait_s,
+    )
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(concepts.router)

@@ -1,6 +1,6 @@
 """Load generator: N concurrent clients for a fixed time against a running `leadgraph serve`,
 mixing /search, /concepts, /ask and /sparql; prints, per endpoint, the requests, errors,
-throughput and p50/p95/p99 latency.
+throughput and p50/p95/p99 latency, and the same over all endpoints.
 
     .venv/bin/python -m bench.load --url http://127.0.0.1:8000 --clients 8 --duration 30
     .venv/bin/python -m bench.load --url http://127.0.0.1:8000 --endpoints search --clients 32
@@ -9,12 +9,13 @@ throughput and p50/p95/p99 latency.
 Each client sends one request at a time, as fast as answers come (a closed loop), cycling through
 realistic queries. An error is a transport failure, a timeout or any status other than 2xx.
 
-`--swap-every S` also sends `PUT /documents/load-probe` with a small Markdown article (Bearer
-`--admin-token`), S seconds after the previous one was answered, so the server rebuilds and swaps
-its index while the readers run. These updates are counted on a line of their own (409
-`update_in_progress` is no error: an update was still building), and the probe is deleted at
-the end. They change the server's corpus folder: serve a copy of it
-(`leadgraph serve --corpus /tmp/copy`).
+`--swap-every S` also sends, S seconds after the previous one was answered, `PUT
+/documents/load-probe` with a small Markdown article and then `DELETE` of it, in turn (Bearer
+`--admin-token`), so the server rebuilds and swaps its index while the readers run. These updates
+are counted on a line of their own (409 `update_in_progress` is no error: an update was still
+building), a second table gives the readers' requests that overlapped an update (the latency
+while the server rebuilds), and the probe is deleted at the end. They change the server's corpus
+folder: serve a copy of it (`leadgraph serve --corpus /tmp/copy`).
 """
 
 from __future__ import annotations
@@ -60,12 +61,31 @@ class Stats:
     latencies: list[float] = field(default_factory=list)  # seconds, of every request
     errors: int = 0
     statuses: dict[str, int] = field(default_factory=dict)  # "503", "ReadTimeout", ...
+    spans: list[tuple[float, float, str, bool]] = field(default_factory=list)  # see `record`
 
-    def record(self, seconds: float, outcome: str, ok: bool) -> None:
+    def record(self, seconds: float, outcome: str, ok: bool, *, started: float = 0.0) -> None:
+        """Counts one request that took `seconds` from `started` (time.monotonic)."""
         self.latencies.append(seconds)
+        self.spans.append((started, started + seconds, outcome, ok))
         if not ok:
             self.errors += 1
             self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
+
+    def overlapping(self, windows: Sequence[tuple[float, float]]) -> Stats:
+        """The requests that were in flight at some moment of one of `windows` (start, end)."""
+        out = Stats()
+        for start, end, outcome, ok in self.spans:
+            if any(start < w_end and end > w_start for w_start, w_end in windows):
+                out.record(end - start, outcome, ok, started=start)
+        return out
+
+    @classmethod
+    def merged(cls, parts: Sequence[Stats]) -> Stats:
+        out = cls()
+        for part in parts:
+            for start, end, outcome, ok in part.spans:
+                out.record(end - start, outcome, ok, started=start)
+        return out
 
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile of the latencies, in milliseconds."""
@@ -80,12 +100,22 @@ class LoadReport:
     clients: int
     duration: float  # seconds the clients ran, measured
     endpoints: dict[str, Stats]
-    swaps: Stats | None = None  # the PUTs of --swap-every
+    swaps: Stats | None = None  # the PUTs and DELETEs of --swap-every
     conflicts: int = 0  # swaps answered 409: an update was still running
 
     @property
     def errors(self) -> int:
         return sum(s.errors for s in self.endpoints.values())
+
+    @property
+    def overall(self) -> Stats:
+        """Every reader's request, whatever its endpoint."""
+        return Stats.merged(list(self.endpoints.values()))
+
+    @property
+    def update_windows(self) -> list[tuple[float, float]]:
+        """(start, end) of every update request of --swap-every."""
+        return [] if self.swaps is None else [(a, b) for a, b, _, _ in self.swaps.spans]
 
 
 def _request(endpoint: str, n: int) -> tuple[str, str, dict[str, object]]:
@@ -100,14 +130,16 @@ def _request(endpoint: str, n: int) -> tuple[str, str, dict[str, object]]:
 
 async def _timed(
     client: httpx.AsyncClient, method: str, path: str, **kw: object
-) -> tuple[float, str, bool, int]:
-    started = time.perf_counter()
+) -> tuple[float, float, str, bool, int]:
+    """(started, seconds, outcome, ok, status) of one request; `started` is time.monotonic."""
+    started = time.monotonic()
     try:
         response = await client.request(method, path, **kw)  # type: ignore[arg-type]
     except httpx.HTTPError as exc:
-        return time.perf_counter() - started, type(exc).__name__, False, 0
+        return started, time.monotonic() - started, type(exc).__name__, False, 0
     return (
-        time.perf_counter() - started,
+        started,
+        time.monotonic() - started,
         str(response.status_code),
         response.is_success,
         response.status_code,
@@ -127,8 +159,8 @@ async def _reader(
             return
         endpoint = endpoints[n % len(endpoints)]
         method, path, kw = _request(endpoint, n // len(endpoints))
-        seconds, outcome, ok, _ = await _timed(client, method, path, **kw)
-        stats[endpoint].record(seconds, outcome, ok)
+        started, seconds, outcome, ok, _ = await _timed(client, method, path, **kw)
+        stats[endpoint].record(seconds, outcome, ok, started=started)
 
 
 def probe_article(n: int) -> str:
@@ -145,18 +177,28 @@ async def _swapper(
     client: httpx.AsyncClient, every: float, token: str, deadline: float, report: LoadReport
 ) -> None:
     assert report.swaps is not None
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/markdown"}
+    auth = {"Authorization": f"Bearer {token}"}
     for n in itertools.count(1):
         await asyncio.sleep(min(every, max(0.0, deadline - time.monotonic())))
         if time.monotonic() >= deadline:
             return
-        seconds, outcome, ok, status = await _timed(
-            client, "PUT", f"/documents/{PROBE_ID}", content=probe_article(n), headers=headers
-        )
+        if n % 2:  # a PUT, then a DELETE: both rebuild, one with a passage more, one less
+            started, seconds, outcome, ok, status = await _timed(
+                client,
+                "PUT",
+                f"/documents/{PROBE_ID}",
+                content=probe_article(n),
+                headers={**auth, "Content-Type": "text/markdown"},
+            )
+        else:
+            started, seconds, outcome, ok, status = await _timed(
+                client, "DELETE", f"/documents/{PROBE_ID}", headers=auth
+            )
+            ok = ok or status == 404  # the PUT before it was refused with 409
         if status == 409:
             report.conflicts += 1
             ok = True
-        report.swaps.record(seconds, outcome, ok)
+        report.swaps.record(seconds, outcome, ok, started=started)
 
 
 async def run(
@@ -188,26 +230,47 @@ async def run(
     return report
 
 
+HEADER = (
+    f"{'endpoint':<10} {'clients':>7} {'seconds':>7} {'requests':>8} {'errors':>6} "
+    f"{'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
+)
+
+
+def _row(name: str, stats: Stats, clients: int, seconds: float) -> str:
+    count = len(stats.latencies)
+    rate = count / seconds if seconds > 0 else math.nan
+    return (
+        f"{name:<10} {clients:>7} {seconds:>7.1f} {count:>8} {stats.errors:>6} {rate:>7.1f} "
+        f"{stats.percentile(50):>7.1f} {stats.percentile(95):>7.1f} {stats.percentile(99):>7.1f}"
+    )
+
+
 def format_report(report: LoadReport) -> str:
-    lines = [
-        f"{'endpoint':<10} {'clients':>7} {'seconds':>7} {'requests':>8} {'errors':>6} "
-        f"{'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
-    ]
+    """The table: a row per endpoint, one over all of them (when more than one), one for the
+    updates; then, with updates, the readers' requests that overlapped one."""
     rows = [(f"/{name}", stats) for name, stats in report.endpoints.items()]
+    if len(rows) > 1:
+        rows.append(("all", report.overall))
     if report.swaps is not None:
-        rows.append(("PUT doc", report.swaps))
+        rows.append(("updates", report.swaps))
+    lines = [HEADER]
+    lines += [_row(name, stats, report.clients, report.duration) for name, stats in rows]
     for name, stats in rows:
-        count = len(stats.latencies)
-        lines.append(
-            f"{name:<10} {report.clients:>7} {report.duration:>7.1f} {count:>8} "
-            f"{stats.errors:>6} {count / report.duration:>7.1f} {stats.percentile(50):>7.1f} "
-            f"{stats.percentile(95):>7.1f} {stats.percentile(99):>7.1f}"
-        )
-    for name, stats in rows:
-        if stats.statuses:
+        if stats.statuses and name != "all":
             lines.append(f"{name} errors: {stats.statuses}")
     if report.swaps is not None:
-        lines.append(f"PUT doc: {report.conflicts} answered 409 (an update was still running)")
+        lines.append(f"updates: {report.conflicts} answered 409 (an update was still running)")
+        windows = report.update_windows
+        busy = sum(end - start for start, end in windows)
+        lines.append(
+            f"while an update ran ({len(windows)} updates, {busy:.1f} s; the requests in "
+            "flight at some moment of one, per second of updates):"
+        )
+        lines.append(HEADER)
+        during = [(f"/{name}", s.overlapping(windows)) for name, s in report.endpoints.items()]
+        if len(during) > 1:
+            during.append(("all", Stats.merged([s for _, s in during])))
+        lines += [_row(name, stats, report.clients, busy) for name, stats in during]
     return "\n".join(lines)
 
 

@@ -167,7 +167,19 @@ def _build(
         if sentences:
             reused_sentences = len(sentences) - embedded_sentences
             say(f"embedded {embedded_sentences} sentences, reused {reused_sentences}")
-        concept_vectors = embedder.encode([c.embedding_text() for c in concepts])
+        # 224 concepts' labels and definitions: 4 s a build on two idle cores, so every update
+        # re-encoded them while holding the update lock; they change only with the ontology
+        concept_texts = [c.embedding_text() for c in concepts]
+        concept_keys = [text_key(text) for text in concept_texts]
+        concept_vectors, embedded_concepts = _embed(
+            concept_keys,
+            concept_texts,
+            embedder,
+            cached_vectors(out, embedder.name, kind="concepts"),
+            progress=progress,
+        )
+        if embedded_concepts:
+            say(f"embedded {embedded_concepts} concepts of {len(concepts)}")
         watch.lap("embed")
 
         linker = ConceptLinker(
@@ -244,6 +256,7 @@ def _build(
             sentence_keys=sentence_keys,
             facet_vectors=facet_matrix,
             facet_keys=facet_keys,
+            concept_keys=concept_keys,
         )
         seconds = time.perf_counter() - clock
         manifest = write_index(

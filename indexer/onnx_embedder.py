@@ -20,6 +20,8 @@ or faster on long padded batches (`bench/onnx_encode.py` measures both).
 A query encodes on `threads` onnxruntime threads when no other encode is running in the process,
 and on one thread when another is: a lone query on an idle machine gains from the second core,
 while concurrent requests each already keep a core busy and would only fight over the rest.
+Encodes that go to torch (bulk batches of a rebuild, the token vectors of /ask) count as
+running too, since they keep the cores busy just the same.
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ class OnnxEmbedder:
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         if len(texts) > SMALL_BATCH:
-            return self.torch.encode(texts, show_progress=show_progress)
+            with self._counted():
+                return self.torch.encode(texts, show_progress=show_progress)
         return self.encode_onnx(texts)
 
     def encode_onnx(self, texts: Sequence[str], *, session: Any = None) -> Vectors:
@@ -124,17 +127,23 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         feed = self.features(texts)
+        with self._counted() as alone:
+            if session is None:
+                session = self._wide if alone and self._wide is not None else self._session
+            (vectors,) = session.run(None, feed)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @contextmanager
+    def _counted(self) -> Iterator[bool]:
+        """Counts an encode as running for the block; True when no other one was."""
         with self._lock:
             alone = self._running == 0
             self._running += 1
         try:
-            if session is None:
-                session = self._wide if alone and self._wide is not None else self._session
-            (vectors,) = session.run(None, feed)
+            yield alone
         finally:
             with self._lock:
                 self._running -= 1
-        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def features(self, texts: Sequence[str]) -> dict[str, npt.NDArray[np.int64]]:
         """The model's inputs for `texts`: from the Rust tokenizer directly when it gave the
@@ -157,7 +166,8 @@ class OnnxEmbedder:
 
     def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
         # the export gives pooled vectors only; token vectors come from torch
-        return self.torch.encode_tokens(texts)
+        with self._counted():
+            return self.torch.encode_tokens(texts)
 
     def count_tokens(self, text: str) -> int:
         return self.torch.count_tokens(text)
@@ -188,15 +198,31 @@ def with_onnx(
         return embedder
 
 
+def import_onnxruntime() -> Any:
+    """The onnxruntime module, imported with its telemetry off; OnnxUnavailable when it is not
+    installed.
+
+    Since 1.2x onnxruntime's Linux build records usage events: at import it writes a device id
+    and an SQLite queue (`$XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db`,
+    kept open for writing) and tries to upload them over HTTPS. A service writes only inside
+    its own folders and calls nobody, so `ORT_DISABLE_TELEMETRY=1` is set before the first
+    import, unless the operator set it already."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise OnnxUnavailable("onnxruntime is not installed (pip install onnxruntime)") from exc
+    if os.environ["ORT_DISABLE_TELEMETRY"] not in ("0", ""):
+        onnxruntime.disable_telemetry_events()  # events of sessions made from here on too
+    return onnxruntime
+
+
 def load_onnx_embedder(
     embedder: SentenceTransformerEmbedder, cache_dir: Path, *, threads: int = 1
 ) -> OnnxEmbedder:
     """The ONNX embedder over `embedder`'s weights, exporting them first when no export is
     cached; OnnxUnavailable when the export fails or its vectors differ from torch's."""
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise OnnxUnavailable("onnxruntime is not installed (pip install onnxruntime)") from exc
+    onnxruntime = import_onnxruntime()
     folder = cache_dir / fingerprint(embedder)
     model_path = folder / MODEL_FILE
     if not model_path.is_file():

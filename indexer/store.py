@@ -104,6 +104,7 @@ class IndexContents:
     sentence_keys: list[str]  # per sentence: hash of its text (the reuse key)
     facet_vectors: Vectors  # concept lookup's texts (`facet_texts`), one row each
     facet_keys: list[str]  # per row: `text_key` of its text
+    concept_keys: list[str] = field(default_factory=list)  # per concept: `text_key` of its text
 
 
 @dataclass
@@ -260,6 +261,7 @@ def _write_files(folder: Path, c: IndexContents) -> list[str]:
         _write_json(folder / "passages.keys.json", c.embedding_keys),
         _write_json(folder / "sentences.keys.json", c.sentence_keys),
         _write_json(folder / "facets.keys.json", c.facet_keys),
+        _write_json(folder / "concepts.keys.json", c.concept_keys),
     ]
     np.save(folder / "sentences.npy", c.sentence_vectors, allow_pickle=False)
     np.save(folder / "facets.npy", c.facet_vectors, allow_pickle=False)
@@ -549,7 +551,7 @@ def text_key(text: str) -> str:
 def cached_vectors(root: Path, model: str, *, kind: str = "passages") -> dict[str, Vectors]:
     """Vectors of the published version keyed by the hash of the text embedded, when it used
     `model`; empty when there is no usable previous version. `kind` is "passages",
-    "sentences" or "facets". Lets a rebuild re-embed only what changed."""
+    "sentences", "facets" or "concepts". Lets a rebuild re-embed only what changed."""
     try:
         folder = resolve_version(root)
         manifest = read_manifest(folder, formats=REUSABLE_FORMATS)

@@ -7,15 +7,15 @@ it (`app.hotswap`) before answering; searches keep being answered all along.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from ..auth import AdminDep
 from ..deps import SettingsDep, StateDep
 from ..errors import ErrorBody, IndexNotReady, PayloadTooLarge, UnsupportedMedia
-from ..hotswap import reload_published
+from ..hotswap import reload_published, run_update
 from ..schemas import UpdateResult
 from ..services.admin import CorpusEditor, UpdateOutcome
 
@@ -27,10 +27,11 @@ _ERRORS = {
     403: "Admin endpoints are disabled: LEADGRAPH_ADMIN_TOKEN is not set",
     404: "No such document in the corpus folder",
     409: "Another update is running, or the corpus cannot change so (the message says why)",
-    413: "Body larger than max_body_bytes",
+    413: "Body larger than max_body_bytes, or an article larger than max_article_bytes",
     415: "Body not sent as text/markdown (UTF-8)",
     422: "Invalid document id, or an invalid article (the message names the line)",
-    503: "No embedding model loaded, or the rebuild failed; nothing changed",
+    503: "No embedding model loaded, the rebuild failed, or the corpus or index folder "
+    "cannot be written (storage_unavailable: read-only, disk full); nothing changed",
 }
 
 
@@ -67,7 +68,8 @@ _MARKDOWN_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "the article: Markdown with optional YAML front matter (id, title, kind, "
-        "date), UTF-8, at most max_body_bytes",
+        "date; no anchors or aliases, at most max_front_matter_bytes and "
+        "max_front_matter_depth levels), UTF-8, at most max_article_bytes",
         "content": {
             media: {"schema": {"type": "string"}, "example": EXAMPLE_ARTICLE}
             for media in ("text/markdown", "text/plain")
@@ -88,9 +90,11 @@ def get_editor(request: Request, state: StateDep) -> CorpusEditor:
 EditorDep = Annotated[CorpusEditor, Depends(get_editor)]
 
 
-async def read_markdown(request: Request, max_bytes: int) -> bytes:
+async def read_markdown(
+    request: Request, max_bytes: int, limit: str = "max_body_bytes, LEADGRAPH_MAX_BODY_BYTES"
+) -> bytes:
     """The request body, refused with 415 unless it is text/markdown (or text/plain) in UTF-8
-    and with 413 past `max_bytes`."""
+    and with 413 past `max_bytes` (the setting `limit`), as soon as the body passes it."""
     media, _, params = request.headers.get("content-type", "").partition(";")
     media = media.strip().lower()
     if media not in MARKDOWN_TYPES:
@@ -108,10 +112,7 @@ async def read_markdown(request: Request, max_bytes: int) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
-            raise PayloadTooLarge(
-                f"request body: larger than {max_bytes} bytes (max_body_bytes, "
-                "LEADGRAPH_MAX_BODY_BYTES)"
-            )
+            raise PayloadTooLarge(f"request body: larger than {max_bytes} bytes ({limit})")
     return bytes(body)
 
 
@@ -153,8 +154,13 @@ async def put_document(
     editor: EditorDep,
     settings: SettingsDep,
 ) -> UpdateResult:
-    body = await read_markdown(request, settings.max_body_bytes)
-    outcome = await run_in_threadpool(editor.put, document_id, body)
+    if settings.max_article_bytes < settings.max_body_bytes:
+        body = await read_markdown(
+            request, settings.max_article_bytes, "max_article_bytes, LEADGRAPH_MAX_ARTICLE_BYTES"
+        )
+    else:
+        body = await read_markdown(request, settings.max_body_bytes)
+    outcome = await run_update(settings.update_nice, partial(editor.put, document_id, body))
     if outcome.action == "created":
         response.status_code = 201
     return _result(outcome)
@@ -169,8 +175,10 @@ async def put_document(
     '  -H "Authorization: Bearer $LEADGRAPH_ADMIN_TOKEN"\n```',
     responses=_responses(404, 422),
 )
-async def delete_document(document_id: DocumentId, editor: EditorDep) -> UpdateResult:
-    return _result(await run_in_threadpool(editor.delete, document_id))
+async def delete_document(
+    document_id: DocumentId, editor: EditorDep, settings: SettingsDep
+) -> UpdateResult:
+    return _result(await run_update(settings.update_nice, partial(editor.delete, document_id)))
 
 
 @router.post(
@@ -182,5 +190,5 @@ async def delete_document(document_id: DocumentId, editor: EditorDep) -> UpdateR
     "```sh\ncurl -X POST http://127.0.0.1:8000/admin/reindex \\\n"
     '  -H "Authorization: Bearer $LEADGRAPH_ADMIN_TOKEN"\n```',
 )
-async def reindex(editor: EditorDep) -> UpdateResult:
-    return _result(await run_in_threadpool(editor.reindex))
+async def reindex(editor: EditorDep, settings: SettingsDep) -> UpdateResult:
+    return _result(await run_update(settings.update_nice, editor.reindex))

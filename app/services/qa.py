@@ -123,6 +123,29 @@ class QAService:
         self._units = _Bounded[int, tuple[list[Unit], int]](self._units_from, CACHE_MAX)
         self._title_counts = _Bounded[str, int](search.embedder.count_tokens, 4096)
 
+    def adopt(self, previous: QAService) -> int:
+        """Takes over the sentence vectors `previous` (the service over the index version
+        served before) made for documents whose title and text this index has unchanged, as
+        the same text encodes to the same vectors; returns how many. Without them, every
+        question right after an update re-encoded its passages' sentences (10x a warm one)."""
+        if previous.search.embedder is not self.search.embedder:
+            return 0  # other vectors for the same text
+        same = {
+            document_id
+            for document_id, document in self.index.documents.items()
+            if (before := previous.index.documents.get(document_id)) is not None
+            and before.title == document.title
+            and before.text == document.text
+        }
+        with previous._unit_lock:
+            kept = [(key, value) for key, value in previous._unit_vectors.items() if key[0] in same]
+        with self._unit_lock:
+            for key, value in kept:
+                self._unit_vectors.setdefault(key, value)
+            while len(self._unit_vectors) > CACHE_UNITS:
+                self._unit_vectors.popitem(last=False)
+        return len(kept)
+
     def ask(self, question: str, *, k: int, min_confidence: float | None = None) -> AskResponse:
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
             raise Unprocessable(f"min_confidence: must be between 0 and 1, got {min_confidence}")

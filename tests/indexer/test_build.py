@@ -19,6 +19,7 @@ from indexer import build as build_module
 from indexer.build import YOUNG_COLLECTION_EVERY, build_index
 from indexer.errors import CorpusError, IndexMismatch, IndexMissing
 from indexer.namespaces import LG, passage_uri
+from indexer.ontology import DEFAULT_ONTOLOGY
 from indexer.store import load_index, resolve_version
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
@@ -245,5 +246,29 @@ def test_lookup_texts_are_embedded_once_and_reused(tmp_path: Path) -> None:
     assert index.facet_vector("no label of any concept") is None
     again = HashingEmbedder()
     build_index([CORPUS], root, embedder=again)
-    # a rebuild encodes the concept descriptions only; labels and definitions are reused
-    assert again.calls == [len(index.concepts)]
+    # a rebuild of the same corpus and ontology encodes nothing, concept descriptions included
+    assert again.calls == []
+
+
+def test_a_rebuild_encodes_only_the_concepts_whose_text_changed(tmp_path: Path) -> None:
+    root, ontology = tmp_path / "index", tmp_path / "ontology.ttl"
+    build_index([CORPUS], root, embedder=HashingEmbedder())
+    before = load_index(root)
+    text = DEFAULT_ONTOLOGY.read_text(encoding="utf-8")
+    assert text.count('skos:prefLabel "servant leadership"@en') == 1
+    ontology.write_text(
+        text.replace(
+            'skos:prefLabel "servant leadership"@en', 'skos:prefLabel "serving leadership"@en'
+        ),
+        encoding="utf-8",
+    )
+    again = HashingEmbedder()
+    build_index([CORPUS], root, embedder=again, ontology_path=ontology)
+    after = load_index(root)
+    assert again.calls[0] == 1  # the concept relabelled, before its new label among the facets
+    rows = {uri: i for i, uri in enumerate(after.concept_order)}
+    for uri, row in rows.items():
+        same = before.concept_vectors.vectors[before.concept_order.index(uri)]
+        assert np.array_equal(after.concept_vectors.vectors[row], same) == (
+            "ServantLeadership" not in uri
+        )

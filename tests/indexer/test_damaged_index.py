@@ -32,7 +32,7 @@ def _files(root: Path) -> list[str]:
 
 
 # read only by the next build, to reuse vectors, and only when their checksums match
-REUSE_ONLY = {"passages.keys.json", "sentences.keys.json", "sentences.npy"}
+REUSE_ONLY = {"passages.keys.json", "sentences.keys.json", "sentences.npy", "concepts.keys.json"}
 
 
 def _copy(built: Path, tmp_path: Path) -> Path:

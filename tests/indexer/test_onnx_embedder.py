@@ -299,3 +299,27 @@ def test_the_setting_reads_leadgraph_onnx(monkeypatch: pytest.MonkeyPatch) -> No
     settings = Settings()
     assert settings.onnx is False and settings.onnx_cache == Path("/var/cache/lg")
     assert settings.onnx_threads == 2
+
+
+@pytest.mark.parametrize("operator", [None, "1"])
+def test_onnxruntime_writes_nothing_outside_the_service_folders(
+    tmp_path: Path, operator: str | None
+) -> None:
+    """onnxruntime's telemetry would write a device id and an SQLite queue under
+    $XDG_CACHE_HOME/Microsoft at import, and keep the queue open for writing."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    if operator is not None:
+        env["ORT_DISABLE_TELEMETRY"] = operator
+    code = (
+        "from indexer.onnx_embedder import import_onnxruntime; ort = import_onnxruntime(); "
+        "import numpy as np; print(ort.__version__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "cache").exists(), sorted((tmp_path / "cache").rglob("*"))
