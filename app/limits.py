@@ -8,6 +8,8 @@ streams.
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from typing import Any
 
@@ -18,9 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .config import Settings
 from .errors import error_response
 
-# categories that print nothing: controls (NUL, ESC, ...), format marks (RLM, ZWSP, BOM, ...),
-# separators, and unassigned or surrogate code points
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Cn", "Zs", "Zl", "Zp"})
+# categories that print nothing: controls (NUL, ESC, ...), format marks (RLM, ZWSP, BOM, ...)
+# and separators. Counted in the Basic Multilingual Plane only, so that one short character class
+# says it in OpenAPI (`visible_pattern`), which JSON Schema's regular expressions can read
+# (`\\uXXXX` escapes, no astral ones); beyond it, and unassigned code points anywhere, are text
+# that matches nothing rather than a refusal.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+_BMP = 0x10000
 _ERROR_BODY = "#/components/schemas/ErrorBody"
 _REFUSALS = {
     "413": "Request body larger than max_body_bytes",
@@ -28,10 +34,31 @@ _REFUSALS = {
 }
 
 
+@functools.cache
+def visible_pattern() -> str:
+    """A regular expression (JSON Schema and Python alike) that finds a visible character: one
+    outside the invisible categories of the BMP. `q` and `question` must contain a match."""
+    ranges: list[list[int]] = []
+    for code in range(_BMP):
+        if unicodedata.category(chr(code)) in _INVISIBLE:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    parts = (f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return "[^" + "".join(parts) + "]"
+
+
+@functools.cache
+def _visible() -> re.Pattern[str]:
+    return re.compile(visible_pattern())
+
+
 def is_blank(text: str) -> bool:
-    """Whether `text` has no visible character: only whitespace, control or format characters
-    (a query of NUL, a right-to-left mark or a zero-width space asks nothing)."""
-    return all(unicodedata.category(ch) in _INVISIBLE for ch in text)
+    """Whether `text` has no visible character (`visible_pattern`): only whitespace, control
+    or format characters of the BMP (a query of NUL, a right-to-left mark or a zero-width space
+    asks nothing)."""
+    return _visible().search(text) is None
 
 
 class _BodyTooLarge(Exception):
@@ -119,6 +146,8 @@ def document_limits(app: FastAPI, settings: Settings) -> None:
                 wanted = "string" if key.endswith("Length") else "integer"
                 if branch.get("type") == wanted:
                     branch[key] = value
+            if name in ("q", "question") and branch.get("type") == "string":
+                branch["pattern"] = visible_pattern()  # blank text is refused (is_blank)
 
     def openapi() -> dict[str, Any]:
         first = app.openapi_schema is None

@@ -498,6 +498,15 @@ def content_tokens(encoded: TokenVectors, *, skip: int = 0) -> Vectors:
     return np.ascontiguousarray(encoded.tokens[keep])
 
 
+def _mean_best(similarity: Vectors, *, axis: int) -> float:
+    """The mean over one side's tokens of their best match on the other side; 0 when either
+    side has no token left (a word the tokenizer only knows as [UNK], such as one of more than
+    100 characters, leaves none)."""
+    if similarity.size == 0:
+        return 0.0
+    return float(similarity.max(axis=axis).mean())
+
+
 @dataclass(frozen=True, slots=True)
 class PassageScore:
     retrieval: float  # hybrid score, 0..1
@@ -564,8 +573,8 @@ def features(candidates_: Sequence[Candidate], evidence: Evidence) -> np.ndarray
                 "retrieval": passage.retrieval,
                 "rank": 1.0 / (1.0 + passage.rank),
                 "doc_rank": 1.0 / (1.0 + document_order.get(c.document_id, len(document_order))),
-                "maxsim": float(similarity.max(axis=1).mean()),
-                "maxsim_span": float(similarity.max(axis=0).mean()),
+                "maxsim": _mean_best(similarity, axis=1),
+                "maxsim_span": _mean_best(similarity, axis=0),
                 "cos_window": float(window @ evidence.question_vector)
                 / (float(np.linalg.norm(window)) or 1.0),
                 "cov_span": coverage(present),

@@ -210,3 +210,32 @@ def test_openapi_states_the_configured_limits(client: TestClient) -> None:
                     assert schema["schema"]["$ref"].endswith("/ErrorBody"), (method, path)
             assert "413" in operation["responses"], (method, path)
     assert "HTTPValidationError" not in schemas
+
+
+def test_openapi_says_which_text_is_blank_as_the_service_decides(client: TestClient) -> None:
+    """schemathesis's positive_data_acceptance: text the schema allows is not refused."""
+    import re
+
+    from app.limits import is_blank, visible_pattern
+
+    spec = client.get("/openapi.json").json()
+    search_q = next(p for p in spec["paths"]["/search"]["get"]["parameters"] if p["name"] == "q")
+    question = spec["components"]["schemas"]["AskRequest"]["properties"]["question"]
+    for schema in (search_q["schema"], question):
+        branches = schema.get("anyOf", [schema])
+        assert visible_pattern() in [b.get("pattern") for b in branches], schema
+    pattern = re.compile(visible_pattern())
+    for text in [
+        "\x97",
+        "\u200b\u200e",
+        " \t",
+        "\ufeff",
+        "a",
+        "\U000e0001",
+        "\u0378",
+        "é",
+        "\U0001f600",
+    ]:
+        assert (pattern.search(text) is None) == is_blank(text), repr(text)
+        refused = client.get("/search", params={"q": text}).status_code == 422
+        assert refused == is_blank(text), repr(text)

@@ -208,3 +208,18 @@ def test_real_model_abstains_on_a_near_topic_model_the_corpus_lacks(
     ).json()
     assert body["abstained"] is True
     assert "Maxwell" in body["missing"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "question",
+    ["0" * 1000, "what is " + "x" * 150 + "?", "leadership " + "https://e.x/" + "a" * 120],
+)
+def test_a_question_the_tokenizer_only_knows_as_unknown_is_answered_or_abstained(
+    real_client: TestClient, question: str
+) -> None:
+    """A word of more than 100 characters is one [UNK] to the model's tokenizer, which leaves
+    the question no token vector to compare (it was a 500, found by schemathesis)."""
+    for path in ("/ask", "/context"):
+        response = real_client.post(path, json={"question": question})
+        assert response.status_code == 200, (path, response.text)
