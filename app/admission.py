@@ -28,16 +28,13 @@ from .errors import Busy
 RETRY_AFTER_S = 1  # what a refused client is told to wait: about a queue's worth of requests
 
 
-SLOTS_PER_CORE = 4
-
-
 def default_slots() -> int:
-    """Four computing requests per core this process may use. One per core left the cores
-    idle while requests waited in native code (FAISS, onnxruntime, torch, which release the
-    GIL) and in the hand-offs to and from worker threads: on two cores, at 8 and 32 clients,
-    2 slots served 54 requests/s, 4 served 75 and 8 served 79-88, with p99 at 32 clients
-    2.3x p50 (16 slots: p99 3.8x p50; `bench/load.py`, docs/BENCHMARKS.md)."""
-    return SLOTS_PER_CORE * max(1, len(os.sched_getaffinity(0)))
+    """One computing request per core this process may use. More let the event loop, which
+    reads and answers every connection, wait longer for the GIL behind them: on two cores,
+    /search alone at 8, 32 and 128 clients served 185, 178 and 175 requests/s with 2 slots, but
+    190, 184 and 105 with 4 and 191, 182 and 96 with 8, p99 at 128 clients 0.8 s against 5.8
+    (`bench/load.py`, docs/BENCHMARKS.md)."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 class Admission:

@@ -40,6 +40,36 @@ class Settings(BaseSettings):
         description="what evaluates SPARQL queries: Oxigraph (native, an in-memory copy of the "
         "graph) or rdflib (pure Python, over the graph the other endpoints use)",
     )
+    sparql_workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="SPARQL queries evaluated at once, each by a worker process "
+        "[default: the cores this process may use, at least 2]",
+    )
+    sparql_queue: int = Field(
+        32,
+        ge=0,
+        description="SPARQL queries waiting for a worker at most; one more is refused at once "
+        "with 503 busy and Retry-After",
+    )
+    sparql_queue_wait_s: float = Field(
+        5.0, gt=0, description="longest wait of a SPARQL query for a worker before 503 busy"
+    )
+    sparql_max_depth: int = Field(
+        64,
+        ge=1,
+        le=1000,
+        description="deepest nesting of brackets, braces, parentheses and unary operators in a "
+        "SPARQL query (400 beyond; far deeper nesting crashes the parsers)",
+    )
+    sparql_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="niceness added to SPARQL worker processes, so that the service's own "
+        "threads (search, /health) keep the cores under a flood of queries (0: same priority)",
+    )
     verify_checksums: bool = Field(True, description="check index file checksums at start")
     onnx: bool = Field(
         True, description="encode queries with an ONNX export of the model (0: torch only)"
@@ -59,7 +89,7 @@ class Settings(BaseSettings):
         ge=1,
         le=256,
         description="requests that search, answer or look up concepts at once; the others "
-        "wait their turn [default: 4 per core this process may use]",
+        "wait their turn [default: the cores this process may use]",
     )
     compute_queue: int = Field(
         512,

@@ -15,7 +15,9 @@
     ├── IndexNotReady       503   index_not_ready: no index loaded (says what to run)
     ├── StorageUnavailable  503   storage_unavailable: the corpus or index folder cannot be
     │                             written (read-only, disk full); the update changed nothing
-    ├── QueryTimeout        503   query_timeout: SPARQL ran past its time limit
+    ├── QueryTimeout        503   query_timeout: SPARQL ran past its time limit;
+    │                             query_too_costly: past its memory budget
+    ├── QueryCrashed        503   query_crashed: the SPARQL worker died (a signal such as SIGSEGV)
     └── Busy                503   busy: at capacity, with Retry-After (the queue is full, or the
                                   wait for a turn ran out)
 
@@ -115,6 +117,11 @@ class StorageUnavailable(ApiError):
 class QueryTimeout(ApiError):
     status = 503
     code = "query_timeout"
+
+
+class QueryCrashed(ApiError):
+    status = 503
+    code = "query_crashed"
 
 
 class Busy(ApiError):

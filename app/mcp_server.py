@@ -20,7 +20,7 @@ signature with the module's globals only.
 import inspect
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -46,8 +46,9 @@ from .schemas import (
     SearchResponse,
 )
 
+log = logging.getLogger("leadgraph")
 ServicesGetter = Callable[[], Services]
-ToolFunction = TypeVar("ToolFunction", bound=Callable[..., BaseModel])
+ToolFunction = TypeVar("ToolFunction", bound=Callable[..., BaseModel | Awaitable[BaseModel]])
 
 INSTRUCTIONS = """\
 leadgraph: a curated knowledge graph of leadership and management concepts (SKOS), linked to a \
@@ -99,13 +100,23 @@ def _tool_error(exc: ApiError, argument: str | None) -> ToolError:
 
 
 @contextmanager
-def _as_tool_errors(**argument_of: str) -> Iterator[None]:
+def _as_tool_errors(default: str | None = None, **argument_of: str) -> Iterator[None]:
     """Turns the services' errors into tool errors; `argument_of` maps an error code to the
-    argument at fault, named first in the message (`concept_not_found="concept_id"`)."""
+    argument at fault, named first in the message (`concept_not_found="concept_id"`), and
+    `default` names the argument for every other code. Anything else raised is logged and
+    becomes a tool error that says so, rather than the SDK's bare "Error executing tool"."""
     try:
         yield
     except ApiError as exc:
-        raise _tool_error(exc, argument_of.get(exc.code)) from exc
+        raise _tool_error(exc, argument_of.get(exc.code, default)) from exc
+    except ToolError:
+        raise
+    except Exception as exc:
+        log.exception("unexpected error in an MCP tool")
+        where = f"{default}: " if default is not None else ""
+        raise ToolError(
+            f"{where}unexpected error ({type(exc).__name__}); see the server log"
+        ) from exc
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
@@ -278,7 +289,7 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
             return get_services().qa.ask(question, k=k, min_confidence=min_confidence)
 
     @read_only_tool("SPARQL SELECT/ASK")
-    def sparql_select(
+    async def sparql_select(
         query: Annotated[
             str,
             Field(
@@ -302,12 +313,13 @@ def build_mcp(get_services: ServicesGetter, *, settings: Settings) -> MCPServer:
         passages are lg:Passage with dcterms:subject <concept>, dcterms:isPartOf <document>,
         schema:text; mentions are lg:Mention (lg:passage, lg:concept, lg:score, lg:method)."""
         _check_range("limit", limit, 1, SPARQL_MAX_LIMIT)
-        with _as_tool_errors(bad_query="query", query_timeout="query"):
+        # every failure names the argument: the query was refused, waited, ran too long or
+        # found no index; async, so the wait for a SPARQL worker holds no shared thread
+        with _as_tool_errors(default="query"):
             service = get_services().sparql
-            form = service.check(query)
-            if form not in ("SELECT", "ASK"):
-                raise ToolError(f"query: only SELECT and ASK are allowed here, got {form}")
-            answer = service.run(query, "application/sparql-results+json")
+            answer = await service.answer(
+                query, "application/sparql-results+json", forms=("SELECT", "ASK")
+            )
         return _sparql_rows(json.loads(answer.body), limit, answer.truncated)
 
     ontology_cache: dict[str, tuple[Graph, str]] = {}  # the last index's, until it changes

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from ..deps import SettingsDep, SparqlDep
 from ..errors import ERROR_RESPONSES, BadRequest
@@ -32,7 +31,10 @@ _DESCRIPTION = (
     "At most `sparql_max_rows` rows or triples are returned, with `X-Leadgraph-Truncated: true` "
     "when more there were more. Updates, SERVICE, FROM/FROM NAMED, GRAPH and the "
     "`default-graph-uri`/`named-graph-uri` parameters are refused with 400; a query running "
-    "past `sparql_timeout_s` is stopped with 503 `query_timeout`."
+    "past `sparql_timeout_s` is stopped with 503 `query_timeout`. Nesting deeper than "
+    "`sparql_max_depth` is refused with 400. Queries are evaluated `sparql_workers` at a time; "
+    "at most `sparql_queue` more wait, for at most `sparql_queue_wait_s`, and any beyond are "
+    "answered 503 `busy` with `Retry-After`."
 )
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -74,7 +76,11 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     400: {**ERROR_RESPONSES[400], "description": "missing, over-long, malformed or refused query"},
     406: ERROR_RESPONSES[406],
-    503: {**ERROR_RESPONSES[503], "description": "index not ready, or query_timeout"},
+    503: {
+        **ERROR_RESPONSES[503],
+        "description": "index not ready; busy (with Retry-After), query_timeout, "
+        "query_too_costly or query_crashed",
+    },
 }
 AcceptHeader = Annotated[
     str | None,
@@ -99,7 +105,7 @@ AcceptHeader = Annotated[
     response_class=Response,
     responses=_RESPONSES,
 )
-def sparql_get(
+async def sparql_get(
     request: Request,
     service: SparqlDep,
     accept: AcceptHeader = None,
@@ -115,9 +121,10 @@ def sparql_get(
         ),
     ] = None,
 ) -> Response:
-    # a plain def runs in the threadpool: the wait for the worker never blocks the event loop
+    # async: the query waits for a thread of the SPARQL service's own executor, holding none
+    # of the threadpool that other endpoints share
     _refuse_datasets(request.query_params)
-    return _answer(service, _one_query(request.query_params.getlist("query")), accept)
+    return await _answer(service, _one_query(request.query_params.getlist("query")), accept)
 
 
 @router.post(
@@ -164,11 +171,11 @@ async def sparql_post(
             text = _one_query(fields.get("query", []))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"request body: not decodable ({exc})", code="bad_query") from None
-    return await run_in_threadpool(_answer, service, text, accept)
+    return await _answer(service, text, accept)
 
 
-def _answer(service: SparqlService, text: str, accept: str | None) -> Response:
-    result = service.run(text, accept)
+async def _answer(service: SparqlService, text: str, accept: str | None) -> Response:
+    result = await service.answer(text, accept)
     headers = {"Vary": "Accept"}
     if result.truncated:
         headers["X-Leadgraph-Truncated"] = "true"

@@ -14,6 +14,12 @@ worker forked for each query. Oxigraph is 7 to 280 times faster on the benchmark
 (docs/BENCHMARKS.md). Either way the rows are written by the same serialisers, so the answers'
 syntax does not depend on the engine.
 
+Admission: a query is evaluated by one of `sparql_workers` threads of the service's own
+executor, each driving one worker process; at most `sparql_queue` more wait for a thread, each
+for at most `sparql_queue_wait_s`. A query past the queue, or one that waited too long, is
+refused with 503 `busy` and Retry-After. The threads that answer /health, /search and the rest
+are never taken by SPARQL, so a flood of heavy queries slows only SPARQL.
+
 Why a process: neither engine has a cancellation hook, and ORDER BY, GROUP BY, DISTINCT or COUNT
 consume their whole input before yielding a row, so a deadline checked between rows cannot stop
 them; a thread cannot be stopped at all. A process also bounds the memory a query may take
@@ -22,12 +28,14 @@ them; a thread cannot be stopped at all. A process also bounds the memory a quer
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import faulthandler
 import fcntl
 import functools
 import gc
 import itertools
+import math
 import os
 import pickle
 import re
@@ -38,7 +46,8 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +65,7 @@ from rdflib.term import Node
 from indexer.rdfio import from_ox
 
 from ..config import Settings
-from ..errors import BadRequest, NotAcceptable, QueryTimeout
+from ..errors import BadRequest, Busy, NotAcceptable, QueryCrashed, QueryTimeout
 from ..rdf import RDF_MEDIA_TYPES, bind_prefixes, choose_media_type, content_type, serialize
 
 SELECT_MEDIA_TYPES: dict[str, str] = {  # media type -> result format; the first is the default
@@ -81,6 +90,7 @@ FROM_REFUSED = (
 )
 GRAPH_REFUSED = "GRAPH patterns are not supported: the endpoint has a single default graph"
 MEMORY_BUDGET = 1 << 30  # bytes a query may allocate on top of what the service holds
+RETRY_AFTER_S = 1  # what a client refused for want of a worker is told to wait
 
 _FORMS = frozenset(("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"))
 _UPDATE_WORDS = frozenset(
@@ -158,7 +168,8 @@ class GraphExport:
 
 class SparqlService:
     """Read-only SPARQL over one loaded graph, each query in a forked worker with a deadline:
-    evaluated by Oxigraph over `store` when one is given, by rdflib over `graph` otherwise."""
+    evaluated by Oxigraph over `store` when one is given, by rdflib over `graph` otherwise.
+    Queries are admitted to the service's own bounded executor (see the module's docstring)."""
 
     def __init__(self, graph: Graph, settings: Settings, store: ox.Store | None = None) -> None:
         self.graph = graph
@@ -166,8 +177,12 @@ class SparqlService:
         self.settings = settings
         # the graph's prefixes (skos:, lg:, c:, ...) are predeclared for every query
         self._namespaces = {prefix: str(ns) for prefix, ns in graph.namespaces()}
-        # one worker per CPU at a time; more would only slow each of them down
-        self._slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+        # one worker per core at a time; more would only slow each of them down
+        self.workers = settings.sparql_workers or max(2, len(os.sched_getaffinity(0)))
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sparql")
+        weakref.finalize(self, self._executor.shutdown, wait=False, cancel_futures=True)
+        self._admitted = 0  # queries running or waiting for a thread of `_executor`
+        self._admission = threading.Lock()
         self._pool = None
         if store is not None:  # the workers' closure holds no reference to the service
             serve = functools.partial(
@@ -176,26 +191,87 @@ class SparqlService:
                 max_rows=settings.sparql_max_rows,
                 namespaces=self._namespaces,
             )
-            self._pool = _WorkerPool(serve)
+            self._pool = _WorkerPool(serve, nice=settings.sparql_nice)
         _warm_up()
 
-    def run(self, text: str, accept: str | None) -> SparqlResult:
-        """Answers a SPARQL query in the media type `accept` prefers.
+    async def answer(
+        self, text: str, accept: str | None, forms: Sequence[str] | None = None
+    ) -> SparqlResult:
+        """`run` for the event loop: the caller awaits a thread of the service's executor,
+        holding none of its own."""
+        future = self._admit(text, accept, forms)
+        waiting = asyncio.wrap_future(future)
+        try:
+            done, _ = await asyncio.wait({waiting}, timeout=self.settings.sparql_queue_wait_s)
+            if not done and future.cancel():
+                raise self._waited_too_long()
+            return await waiting  # running: its deadline bounds the rest of the wait
+        except asyncio.CancelledError:
+            future.cancel()  # the client left: a query still waiting is dropped
+            raise
 
-        Raises BadRequest (syntax, update, SERVICE, FROM, GRAPH), NotAcceptable, or QueryTimeout
-        when evaluation and serialisation take longer than `sparql_timeout_s`."""
-        plan = self.plan(text, accept)
+    def run(
+        self, text: str, accept: str | None, forms: Sequence[str] | None = None
+    ) -> SparqlResult:
+        """Answers a SPARQL query in the media type `accept` prefers, blocking the caller;
+        `forms` (e.g. SELECT, ASK) limits the query forms accepted.
+
+        Raises BadRequest (syntax, nesting, update, SERVICE, FROM, GRAPH, a form not in
+        `forms`), NotAcceptable, Busy when `sparql_queue` queries wait already or no worker
+        came free within `sparql_queue_wait_s`, QueryTimeout when evaluation and serialisation
+        take longer than `sparql_timeout_s`, QueryCrashed when the worker dies."""
+        future = self._admit(text, accept, forms)
+        try:
+            return future.result(timeout=self.settings.sparql_queue_wait_s)
+        except TimeoutError:
+            if future.cancel():
+                raise self._waited_too_long() from None
+        return future.result()
+
+    def _admit(
+        self, text: str, accept: str | None, forms: Sequence[str] | None
+    ) -> Future[SparqlResult]:
+        """The query handed to the executor; Busy at once when its queue is full."""
+        queue = self.settings.sparql_queue
+        with self._admission:
+            if self._admitted >= self.workers + queue:
+                raise Busy(
+                    f"SPARQL is at capacity: {self.workers} queries running and {queue} waiting "
+                    "(sparql_workers, sparql_queue); retry shortly",
+                    retry_after=RETRY_AFTER_S,
+                )
+            self._admitted += 1
+        try:
+            future = self._executor.submit(self._evaluate, text, accept, forms)
+        except RuntimeError:  # shut down: the service is being dropped with its index
+            self._leave(None)
+            raise Busy("the SPARQL service is shutting down", retry_after=RETRY_AFTER_S) from None
+        future.add_done_callback(self._leave)  # also called when the future is cancelled
+        return future
+
+    def _leave(self, _: Future[SparqlResult] | None) -> None:
+        with self._admission:
+            self._admitted -= 1
+
+    def _waited_too_long(self) -> Busy:
+        return Busy(
+            f"no SPARQL worker came free within {self.settings.sparql_queue_wait_s:g} s "
+            f"(sparql_queue_wait_s; {self.workers} sparql_workers); retry shortly",
+            retry_after=RETRY_AFTER_S,
+        )
+
+    def _evaluate(self, text: str, accept: str | None, forms: Sequence[str] | None) -> SparqlResult:
+        """The answer to the query, checked and evaluated in the caller's thread (one of the
+        executor's)."""
+        plan = self.plan(text, accept, forms)
         deadline = time.monotonic() + self.settings.sparql_timeout_s
-        if not self._slots.acquire(timeout=self.settings.sparql_timeout_s):
-            raise QueryTimeout(
-                f"no query slot came free within {self.settings.sparql_timeout_s:g} s "
-                "(sparql_timeout_s); the server is busy, retry later"
-            )
         try:
             if self._pool is not None:
                 body, truncated = self._pool.run(plan, deadline)
             else:
-                body, truncated = _run_forked(self._job(plan), deadline)
+                body, truncated = _run_forked(
+                    self._job(plan), deadline, nice=self.settings.sparql_nice
+                )
         except _OxigraphSyntaxError as exc:
             raise self._syntax_error(text, str(exc)) from None
         except TimeoutError:
@@ -203,8 +279,6 @@ class SparqlService:
                 f"query ran past {self.settings.sparql_timeout_s:g} s (sparql_timeout_s) and "
                 "was stopped; narrow it, or add LIMIT"
             ) from None
-        finally:
-            self._slots.release()
         media = plan.media_type
         if media in RDF_MEDIA_TYPES:
             header = content_type(media)
@@ -219,9 +293,14 @@ class SparqlService:
         graph, max_rows, namespaces = self.graph, self.settings.sparql_max_rows, self._namespaces
         return lambda: _evaluate(graph, plan, max_rows, namespaces)
 
-    def plan(self, text: str, accept: str | None) -> _Plan:
-        """Checks `text` and picks the answer's media type; evaluates nothing."""
+    def plan(self, text: str, accept: str | None, forms: Sequence[str] | None = None) -> _Plan:
+        """Checks `text` (a query of one of `forms`, if given) and picks the answer's media
+        type; evaluates nothing."""
         kind, query = self._checked(text)
+        if forms is not None and kind not in forms:
+            raise BadRequest(
+                f"only {' and '.join(forms)} are allowed here, got {kind}", code="bad_query"
+            )
         offered = (
             SELECT_MEDIA_TYPES
             if kind == "SELECT"
@@ -254,7 +333,7 @@ class SparqlService:
         if not text.strip():
             raise BadRequest("query: empty; send a SPARQL query", code="bad_query")
         _check_escapes(text)
-        form = _scan(text)
+        form = _scan(text, self.settings.sparql_max_depth)
         return form, None if self.store is not None else self._parse(text)
 
     def _parse(self, text: str) -> Query:
@@ -268,12 +347,24 @@ class SparqlService:
                     f"SPARQL syntax error at line {exc.lineno}, column {exc.column}: {problem}",
                     code="bad_query",
                 ) from None
-            except (ValueError, OverflowError) as exc:  # rdflib checks some terms with bare errors
-                raise BadRequest(f"invalid query: {exc}", code="bad_query") from None
+            except RecursionError:
+                # pyparsing recurses once or more per nesting level, also while it words an
+                # error: some 30 unclosed parentheses are past Python's recursion limit
+                raise _TooDeepForRdflib(
+                    "SPARQL syntax error: the query nests too deeply for the parser; "
+                    "close its brackets or nest less",
+                    code="bad_query",
+                ) from None
+            except Exception as exc:  # rdflib checks some terms with bare errors (ValueError)
+                raise BadRequest(f"invalid query: {_described(exc)}", code="bad_query") from None
             try:
                 query = translateQuery(parsed, initNs=self._namespaces)
+            except RecursionError:
+                raise _TooDeepForRdflib(
+                    "query nests too deeply for rdflib to translate; nest less", code="bad_query"
+                ) from None
             except Exception as exc:  # rdflib raises bare Exception, e.g. for an unknown prefix
-                raise BadRequest(f"invalid query: {exc}", code="bad_query") from None
+                raise BadRequest(f"invalid query: {_described(exc)}", code="bad_query") from None
         for node in _nodes(query.algebra):
             if node.name == "ServiceGraphPattern":
                 raise BadRequest(SERVICE_REFUSED, code="bad_query")
@@ -288,6 +379,8 @@ class SparqlService:
         error too (it names an unknown prefix, for one), else Oxigraph's first line."""
         try:
             self._parse(text)
+        except _TooDeepForRdflib:
+            pass  # Oxigraph's message names where the error is
         except BadRequest as exc:
             return exc
         where = re.match(r"error at (\d+):(\d+): ", oxigraph)
@@ -304,16 +397,29 @@ class _OxigraphSyntaxError(Exception):
     """Oxigraph could not parse the query (raised in the worker, and again in the service)."""
 
 
-def _scan(text: str) -> str:
+class _TooDeepForRdflib(BadRequest):
+    """rdflib's parser ran out of recursion on the query."""
+
+
+def _described(exc: Exception) -> str:
+    """An exception in a line: its message, or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _scan(text: str, max_depth: int) -> str:
     """The form of the query `text` read from its tokens; BadRequest for an update, SERVICE,
-    FROM or GRAPH, or no query form. Strings, IRIs, comments, variables and prefixed names are
-    skipped whole, so `?graph`, `lg:service` or "from" in a literal refuse nothing. Whatever
-    this scan might misread still runs sandboxed (`_sandbox`): it can reach no network."""
+    FROM or GRAPH, no query form, or nesting deeper than `max_depth`. Strings, IRIs, comments,
+    variables and prefixed names are skipped whole, so `?graph`, `lg:service` or "from" in a
+    literal refuse nothing. Whatever this scan might misread still runs sandboxed (`_sandbox`):
+    it can reach no network."""
     form = None
+    nesting = _Nesting(text, max_depth)
     for token in _TOKENS.finditer(text):
         kind = token.lastgroup
         if kind == "space":
             continue
+        nesting.add(token)
         word = token.group().upper() if kind == "word" else ""
         if form is None:  # the prologue: PREFIX p: <iri>, BASE <iri>, then the form
             if kind in ("name", "iri") or word in ("PREFIX", "BASE"):
@@ -338,13 +444,65 @@ def _scan(text: str) -> str:
 
 
 def _no_form(text: str, offset: int) -> BadRequest:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    line, column = _position(text, offset)
     return BadRequest(
         f"SPARQL syntax error at line {line}, column {column}: expected SELECT, ASK, CONSTRUCT "
         "or DESCRIBE (after any PREFIX and BASE)",
         code="bad_query",
     )
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """The line and column (from 1) of `offset` in `text`."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+_OPENING = frozenset("({[")
+_CLOSING = frozenset(")}]")
+_UNARY = frozenset("!-+")
+
+
+class _Nesting:
+    """How deeply the tokens seen so far nest: each open bracket, brace or parenthesis is a
+    level, and so is each operator in a run of unary ones (`!!!x`, `- -x`), which the parsers
+    nest like parentheses. Both parsers recurse once or more a level (rdflib's by Python
+    frames: some 30 levels of FILTER parentheses reach Python's recursion limit), and Oxigraph's
+    overflows its stack and kills the worker with SIGSEGV at a few thousand levels; nested
+    lists and blank nodes also cost time that grows faster than their depth. A binary `-` or
+    `+` counted as unary overstates the depth by one, which the limit's margin absorbs."""
+
+    def __init__(self, text: str, limit: int) -> None:
+        self._text = text
+        self._limit = limit
+        self._frames: list[int] = []  # per open bracket, the unary run still open around it
+        self._carried = 0  # the sum of `_frames`
+        self._run = 0  # unary operators since the last operand or bracket
+
+    def add(self, token: re.Match[str]) -> None:
+        """Counts `token` in; BadRequest when the nesting passes the limit."""
+        char = token.group() if token.lastgroup == "other" else ""
+        if char in _OPENING:
+            self._frames.append(self._run)
+            self._carried += self._run
+            self._run = 0
+        elif char in _CLOSING:
+            if self._frames:
+                self._carried -= self._frames.pop()
+            self._run = 0
+        elif char in _UNARY:
+            self._run += 1
+        else:
+            self._run = 0
+        depth = len(self._frames) + self._carried + self._run
+        if depth > self._limit:
+            line, column = _position(self._text, token.start())
+            raise BadRequest(
+                f"query nests more than {self._limit} levels deep (brackets, braces, "
+                f"parentheses and unary operators such as !) at line {line}, column {column}; "
+                "the limit is sparql_max_depth (LEADGRAPH_SPARQL_MAX_DEPTH)",
+                code="bad_query",
+            )
 
 
 def _check_escapes(text: str) -> None:
@@ -539,13 +697,13 @@ class _Worker:
     request pipe stays open. Forking costs about 8 ms here, more than a typical query takes in
     Oxigraph, so Oxigraph's workers are kept and reused; one that overruns is killed."""
 
-    def __init__(self, serve: Callable[[_Plan], tuple[bytes, bool]]) -> None:
+    def __init__(self, serve: Callable[[_Plan], tuple[bytes, bool]], nice: int = 0) -> None:
         with _FORKING:
             request_read, request_write = os.pipe()
             answer_read, answer_write = os.pipe()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child; coverage does not follow forks
-                _serve_forever(serve, request_read, answer_write)
+                _serve_forever(serve, nice, request_read, answer_write)
             os.close(request_read)
             os.close(answer_write)
         self.pid = pid
@@ -590,8 +748,9 @@ class _WorkerPool:
     """Idle workers of one SparqlService, taken by one query at a time; they end with the
     service (or the interpreter)."""
 
-    def __init__(self, serve: Callable[[_Plan], tuple[bytes, bool]]) -> None:
+    def __init__(self, serve: Callable[[_Plan], tuple[bytes, bool]], nice: int = 0) -> None:
         self._serve = serve
+        self._nice = nice
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         weakref.finalize(self, _stop_all, self._idle)
@@ -606,7 +765,7 @@ class _WorkerPool:
                 worker.stop()
                 worker = None
         if worker is None:
-            worker = _Worker(self._serve)
+            worker = _Worker(self._serve, self._nice)
             try:
                 worker.send(plan)
             except BrokenPipeError:  # it failed to start
@@ -632,11 +791,11 @@ def _stop_all(workers: list[_Worker]) -> None:
 
 
 def _serve_forever(
-    serve: Callable[[_Plan], tuple[bytes, bool]], requests: int, answers: int
+    serve: Callable[[_Plan], tuple[bytes, bool]], nice: int, requests: int, answers: int
 ) -> None:
     status = 0
     try:
-        _become_worker()
+        _become_worker(nice)
         requests, answers = _sandbox(requests, answers)
         while True:
             try:
@@ -654,7 +813,9 @@ def _serve_forever(
         os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
 
 
-def _run_forked(job: Callable[[], tuple[bytes, bool]], deadline: float) -> tuple[bytes, bool]:
+def _run_forked(
+    job: Callable[[], tuple[bytes, bool]], deadline: float, nice: int = 0
+) -> tuple[bytes, bool]:
     """`job()` run in a child forked for it alone (rdflib's engine, whose plans hold the parsed
     algebra); TimeoutError (child killed) if it has not answered by `deadline`
     (time.monotonic())."""
@@ -662,7 +823,7 @@ def _run_forked(job: Callable[[], tuple[bytes, bool]], deadline: float) -> tuple
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage does not follow forks
-            _run_once(job, read_fd, write_fd)
+            _run_once(job, nice, read_fd, write_fd)
         os.close(write_fd)
     try:
         frame = _read_frame(read_fd, deadline)
@@ -678,11 +839,13 @@ def _run_forked(job: Callable[[], tuple[bytes, bool]], deadline: float) -> tuple
     return _answer(pickle.loads(frame))
 
 
-def _run_once(job: Callable[[], tuple[bytes, bool]], read_fd: int, write_fd: int) -> None:
+def _run_once(
+    job: Callable[[], tuple[bytes, bool]], nice: int, read_fd: int, write_fd: int
+) -> None:
     status = 0
     try:
         os.close(read_fd)
-        _become_worker()
+        _become_worker(nice)
         (answers,) = _sandbox(write_fd)
         _write_frame(answers, pickle.dumps(_outcome(job)))
     except BaseException:
@@ -691,8 +854,12 @@ def _run_once(job: Callable[[], tuple[bytes, bool]], read_fd: int, write_fd: int
         os._exit(status)
 
 
-def _become_worker() -> None:
-    """What a freshly forked worker does first."""
+def _become_worker(nice: int) -> None:
+    """What a freshly forked worker does first: `nice` is added to its niceness."""
+    # below the service's threads, so that a search or /health is never queued behind queries
+    # holding every core
+    with contextlib.suppress(OSError):
+        os.nice(nice)
     # a collection would walk (and so copy-on-write) every object inherited from the service
     gc.freeze()
     faulthandler.disable()  # Rust's abort on an allocation failure is reported, not dumped
@@ -730,10 +897,23 @@ def _answer(outcome: tuple[str, Any]) -> tuple[bytes, bool]:
     return result
 
 
-def _died(status: int) -> QueryTimeout:
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
-        return _too_costly()  # Rust (Oxigraph) aborts when an allocation fails under RLIMIT_AS
-    return QueryTimeout(f"the query worker died without answering (wait status {status})")
+def _died(status: int) -> QueryTimeout | QueryCrashed:
+    """The error for a worker that ended, with wait status `status`, before answering. Our own
+    SIGKILL at the deadline is never seen here: that query has already timed out."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number == signal.SIGABRT:
+            return _too_costly()  # Rust (Oxigraph) aborts when an allocation fails under RLIMIT_AS
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return QueryCrashed(
+            f"the query worker crashed ({name}) without answering; the service goes on, but "
+            "this query cannot be answered: simplify it"
+        )
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return QueryCrashed(f"the query worker exited (status {code}) without answering")
 
 
 def _too_costly() -> QueryTimeout:
@@ -832,8 +1012,11 @@ def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
+            # poll(), not select(): select() refuses descriptors past 1023, and a service
+            # holding a thousand connections gets pipes numbered higher
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if not poller.poll(math.ceil(remaining * 1000)):
                 raise TimeoutError
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:

@@ -72,9 +72,7 @@ def test_the_service_answers_ready_503_for_a_truncated_file(
     text = target.read_bytes()
     cut = text.rfind(b" .\n", 0, len(text) // 2) + 3 if name == "graph.ttl" else len(text) // 2
     os.truncate(target, cut)
-    settings = Settings(
-        index=root, verify_checksums=False, index_watch_s=0, sparql_engine=engine
-    )
+    settings = Settings(index=root, verify_checksums=False, index_watch_s=0, sparql_engine=engine)
     with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
         ready = client.get("/ready")
         search = client.get("/search", params={"q": "trust"})
