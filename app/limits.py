@@ -31,7 +31,10 @@ _ERROR_BODY = "#/components/schemas/ErrorBody"
 _REFUSALS = {
     "413": "Request body larger than max_body_bytes",
     "422": "Invalid input (the message names the field)",
+    # answered by the HTTP layer (app/server.py) before the app sees the request
+    "431": "Request line and headers larger than max_header_bytes (send long queries by POST)",
 }
+_ANY_REQUEST = ("413", "431")  # may answer any operation, not only one that validates input
 
 
 @functools.cache
@@ -166,8 +169,8 @@ def document_limits(app: FastAPI, settings: Settings) -> None:
                 responses = operation.setdefault("responses", {})
                 for status, description in _REFUSALS.items():
                     declared = responses.get(status)
-                    # 413 may answer any request; 422 only where FastAPI validates something
-                    if (status == "413" or declared) and "ErrorBody" not in str(declared):
+                    # 413 and 431 may answer any request; 422 only where FastAPI validates
+                    if (status in _ANY_REQUEST or declared) and "ErrorBody" not in str(declared):
                         responses[status] = {
                             "description": description,
                             "content": {"application/json": {"schema": {"$ref": _ERROR_BODY}}},

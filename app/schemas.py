@@ -8,9 +8,9 @@ the document named beside them, end exclusive: `document.text[start:end]` is the
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # --- shared ------------------------------------------------------------------------------------
 
@@ -24,6 +24,18 @@ SOURCE_FIELD = (
     "when it says nothing. Never a path on the server"
 )
 
+
+
+def _integral(value: object) -> object:
+    """A JSON number with no fraction (`5.0`) as the integer it is: JSON Schema's `integer`
+    counts it as one. `true`, `"5"` and `5.5` stay refused by the strict models."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# an integer field of a request body, read strictly but as JSON Schema reads `integer`
+JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 class ConceptRef(BaseModel):
     """A concept as a link target: enough to label it and to fetch it."""
@@ -338,7 +350,7 @@ class SearchResponse(BaseModel):
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="a question in natural language")
-    k: int = Field(
+    k: JsonInt = Field(
         5,
         ge=1,
         description="passages retrieved to look for the answer in; the confidence is "
@@ -538,8 +550,8 @@ CONTEXT_MAX_TOKENS = 8000
 
 class ContextRequest(BaseModel):
     question: str = Field(min_length=1, description="the user's question, in natural language")
-    k: int = Field(5, ge=1, description="passages retrieved, 1..settings.max_k")
-    max_tokens: int = Field(
+    k: JsonInt = Field(5, ge=1, description="passages retrieved, 1..settings.max_k")
+    max_tokens: JsonInt = Field(
         800,
         ge=CONTEXT_MIN_TOKENS,
         le=CONTEXT_MAX_TOKENS,

@@ -147,14 +147,16 @@ def _run(
 
 
 def _refused_by_http_server(response: schemathesis.Response) -> bool:
-    """Whether uvicorn answered instead of the app: its plain-text 400 to a request line longer
-    than httptools accepts (about 64 KiB; a negative case can send a query of many KiB)."""
+    """Whether the HTTP layer answered instead of the app, for a request line past what it
+    reads (a negative case can send a query of many KiB in the URL): `leadgraph serve`'s 431
+    `headers_too_large` (max_header_bytes, 64 KiB), documented on every operation, or plain
+    uvicorn's text 400 (about 64 KiB, httptools' own limit)."""
     request_line = len(response.request.url or "")
-    return (
-        response.status_code == 400
-        and response.text == "Invalid HTTP request received."
-        and request_line > 60_000
-    )
+    if request_line <= 60_000:
+        return False
+    if response.status_code == 431:
+        return '"headers_too_large"' in response.text
+    return response.status_code == 400 and response.text == "Invalid HTTP request received."
 
 
 def _summary(exc: BaseException) -> str:
@@ -190,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if report.server_refusals:
         print(
-            f"{report.server_refusals} requests with a URL over 64 KiB were refused by uvicorn "
-            "before reaching the app (plain-text 400; see docs/SECURITY.md)"
+            f"{report.server_refusals} requests with a URL over 64 KiB were refused by the HTTP "
+            "layer before reaching the app (431, or uvicorn's plain-text 400; docs/SECURITY.md)"
         )
     for failure in report.failures:
         print(f"FAIL {failure}")

@@ -228,3 +228,31 @@ def test_interleaved_encoder_returns_the_build_its_own_vectors_and_times_a_bare_
     # each slice encoded twice, bare and for the build: 3 + 3 + 1 texts twice, then the check
     assert embedder.calls == [3, 3, 3, 3, 1, 1, len(texts)]
     assert interleaved.bare_s > 0 and interleaved.own_s > 0
+
+
+@pytest.mark.model
+@pytest.mark.server
+def test_sparql_starvation_measures_search_and_health_beside_heavy_sparql(
+    real_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import sparql_starvation
+
+    code = sparql_starvation.main(
+        [
+            "--index",
+            str(real_index),
+            "--heavy",
+            "4",
+            "--samples",
+            "10",
+            "--settle",
+            "0.5",
+            "--max-per-client",
+            "20",
+            "--max-seconds",
+            "60",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "/search" in out and "/health" in out and "SPARQL (4 clients" in out

@@ -14,9 +14,10 @@ The corpus folder is the source of truth; the index is rebuilt from it. An updat
 5. if step 3 or 4 fails, puts the corpus back as it was.
 
 An article longer than `max_article_bytes` is refused before the lock is taken: its encode is
-what an update costs (about 150 ms per KiB with the shipped model on two cores), and the lock
-is held for all of it. A folder that cannot be written (read-only, disk full, no permission) is
-StorageUnavailable naming the corpus or index folder by its name; nothing has changed then.
+what an update costs (about 0.3 s per KiB of new text with the shipped model on two busy
+cores), and the lock is held for all of it. A folder that cannot be written (read-only, disk
+full, no permission) is StorageUnavailable naming the corpus or index folder by its name;
+nothing has changed then.
 
 A crash (SIGKILL, power loss) before the swap leaves the previous version published and
 loadable; the corpus may then be one change ahead of it, which the next update or `leadgraph
