@@ -23,8 +23,8 @@ from .errors import error_response
 # categories that print nothing: controls (NUL, ESC, ...), format marks (RLM, ZWSP, BOM, ...)
 # and separators. Counted in the Basic Multilingual Plane only, so that one short character class
 # says it in OpenAPI (`visible_pattern`), which JSON Schema's regular expressions can read
-# (`\\u` and four hex digits, no astral escapes); beyond it, and unassigned code points anywhere, are text
-# that matches nothing rather than a refusal.
+# (`\\u` and four hex digits, no astral escapes); beyond it, and unassigned code points
+# anywhere, are text that matches nothing rather than a refusal.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 _BMP = 0x10000
 _ERROR_BODY = "#/components/schemas/ErrorBody"
