@@ -17,6 +17,8 @@ WORKDIR /srv/leadgraph
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 COPY pyproject.toml README.md ./
+# the package's __init__ and its links to the folders below (pyproject.toml maps them)
+COPY leadgraph ./leadgraph
 COPY app ./app
 COPY indexer ./indexer
 COPY ontology ./ontology

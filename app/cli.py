@@ -16,13 +16,19 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from indexer.embedder import DEFAULT_MODEL
-from indexer.errors import CorpusError, IndexError_, LeadgraphError, ModelError, OntologyError
-from indexer.ontology import DEFAULT_ONTOLOGY, DEFAULT_SHAPES
+from leadgraph.indexer.embedder import DEFAULT_MODEL
+from leadgraph.indexer.errors import (
+    CorpusError,
+    IndexError_,
+    LeadgraphError,
+    ModelError,
+    OntologyError,
+)
+from leadgraph.indexer.ontology import DEFAULT_ONTOLOGY, DEFAULT_SHAPES
 
 if TYPE_CHECKING:
-    from app.config import Settings
-    from app.services.admin import CorpusEditor, UpdateOutcome
+    from leadgraph.app.config import Settings
+    from leadgraph.app.services.admin import CorpusEditor, UpdateOutcome
 
 _EXIT = {CorpusError: 2, OntologyError: 2, IndexError_: 3, ModelError: 4}
 
@@ -37,7 +43,7 @@ def _settings(**overrides: Any) -> Settings:
     """Settings from LEADGRAPH_* and the flags; a bad value exits 2 with one line naming it."""
     from pydantic import ValidationError
 
-    from app.config import Settings
+    from leadgraph.app.config import Settings
 
     try:
         return Settings(**overrides)
@@ -104,8 +110,8 @@ def index(
     the original; its file is recorded by its path inside the folder given, never an absolute
     one."""
     _offline()
-    from indexer.build import build_index
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.indexer.build import build_index
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     sources = list(paths) or [Path("corpus")]
     say = (
@@ -162,8 +168,8 @@ def validate(ontology: Path, shapes: Path, index_dir: Path | None) -> None:
     """Check the ontology against its SHACL shapes, and optionally an index on disk."""
     from rdflib import Graph
 
-    from indexer.ontology import validate_ontology
-    from indexer.store import read_manifest, resolve_version, verify_files
+    from leadgraph.indexer.ontology import validate_ontology
+    from leadgraph.indexer.store import read_manifest, resolve_version, verify_files
 
     try:
         report = validate_ontology(ontology, shapes)
@@ -237,13 +243,13 @@ def evaluate(
     _offline()
     import tempfile
 
-    from app.deps import Services
-    from app.evaluation import read_qrels, read_queries, run_mode
-    from app.schemas import SearchMode
-    from app.services.search import DENSE_WEIGHT
-    from app.state import load_resources, query_embedder
-    from indexer.build import build_index
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.app.deps import Services
+    from leadgraph.app.evaluation import read_qrels, read_queries, run_mode
+    from leadgraph.app.schemas import SearchMode
+    from leadgraph.app.services.search import DENSE_WEIGHT
+    from leadgraph.app.state import load_resources, query_embedder
+    from leadgraph.indexer.build import build_index
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     try:
         chosen = [SearchMode(m.strip()) for m in modes.split(",") if m.strip()]
@@ -333,13 +339,13 @@ def serve(
 ) -> None:
     """Serve the API over an index; builds the index of the corpus first when there is none."""
     _offline()
-    from app.main import create_app
-    from app.server import run
-    from app.state import query_embedder
-    from indexer.build import build_index
-    from indexer.embedder import SentenceTransformerEmbedder
-    from indexer.errors import IndexMissing
-    from indexer.store import resolve_version
+    from leadgraph.app.main import create_app
+    from leadgraph.app.server import run
+    from leadgraph.app.state import query_embedder
+    from leadgraph.indexer.build import build_index
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.indexer.errors import IndexMissing
+    from leadgraph.indexer.store import resolve_version
 
     overrides: dict[str, Any] = {
         k: v
@@ -398,10 +404,10 @@ def mcp_stdio(index_dir: Path | None, model: str | None, log_level: str) -> None
     _offline()
     import contextlib
 
-    from app.deps import Services
-    from app.mcp_server import build_mcp
-    from app.state import load_resources, query_embedder
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.app.deps import Services
+    from leadgraph.app.mcp_server import build_mcp
+    from leadgraph.app.state import load_resources, query_embedder
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     overrides: dict[str, Any] = {
         k: v for k, v in {"index": index_dir, "model": model}.items() if v is not None
@@ -463,9 +469,9 @@ def _update(
     Exit codes: 2 for a bad article, an unknown id or a corpus that cannot change so; 3 when
     another update or build is writing the index; 4 when the model cannot be loaded."""
     _offline()
-    from app.errors import ApiError
-    from app.services.admin import CorpusEditor
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.app.errors import ApiError
+    from leadgraph.app.services.admin import CorpusEditor
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     overrides: dict[str, Any] = {
         k: v
@@ -505,7 +511,7 @@ def add(file: Path, index_dir: Path | None, corpus: Path | None, model: str | No
     Only passages whose text changed are embedded again; the swap is atomic, and a failed or
     interrupted update leaves the corpus and the published index as they were. A `leadgraph
     serve` over the same index serves the new version within LEADGRAPH_INDEX_WATCH_S."""
-    from indexer.corpus import TEXT_SUFFIXES, read_corpus
+    from leadgraph.indexer.corpus import TEXT_SUFFIXES, read_corpus
 
     if file.suffix.lower() not in TEXT_SUFFIXES:
         click.echo(f"leadgraph: error: {file}: add takes one .md or .txt article", err=True)

@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from indexer.corpus import FrontMatterLimits
-from indexer.embedder import DEFAULT_MODEL
-from indexer.ontology import DEFAULT_ONTOLOGY
+from leadgraph.indexer.corpus import FrontMatterLimits
+from leadgraph.indexer.embedder import DEFAULT_MODEL
+from leadgraph.indexer.ontology import DEFAULT_ONTOLOGY
 
 
 class Settings(BaseSettings):

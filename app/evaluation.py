@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.errors import CorpusError
+from leadgraph.indexer.errors import CorpusError
 
 from .schemas import SearchMode
 from .services.search import CONCEPT_BOOST, DENSE_WEIGHT, SearchService

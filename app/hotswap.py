@@ -34,8 +34,8 @@ from typing import TypeVar
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from indexer.errors import LeadgraphError
-from indexer.store import CURRENT
+from leadgraph.indexer.errors import LeadgraphError
+from leadgraph.indexer.store import CURRENT
 
 from .deps import services_for
 from .errors import IndexNotReady

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from indexer.embedder import Embedder, SentenceTransformerEmbedder
-from indexer.errors import ModelError
+from leadgraph.indexer.embedder import Embedder, SentenceTransformerEmbedder
+from leadgraph.indexer.errors import ModelError
 
 from .admission import Admission, default_slots
 from .config import Settings

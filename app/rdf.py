@@ -14,7 +14,7 @@ from fastapi import Response
 from rdflib import RDFS, SKOS, BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV
 
-from indexer.namespaces import CANDIDATE, CONCEPT, DOC, LG, PASSAGE
+from leadgraph.indexer.namespaces import CANDIDATE, CONCEPT, DOC, LG, PASSAGE
 
 from .errors import NotAcceptable
 

@@ -25,7 +25,6 @@ SOURCE_FIELD = (
 )
 
 
-
 def _integral(value: object) -> object:
     """A JSON number with no fraction (`5.0`) as the integer it is: JSON Schema's `integer`
     counts it as one. `true`, `"5"` and `5.5` stay refused by the strict models."""
@@ -36,6 +35,7 @@ def _integral(value: object) -> object:
 
 # an integer field of a request body, read strictly but as JSON Schema reads `integer`
 JsonInt = Annotated[int, BeforeValidator(_integral)]
+
 
 class ConceptRef(BaseModel):
     """A concept as a link target: enough to label it and to fetch it."""

@@ -15,12 +15,12 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from indexer.embedder import Embedder
-from indexer.errors import IndexMismatch, LeadgraphError
-from indexer.linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker
-from indexer.onnx_embedder import with_onnx
-from indexer.rdfio import load_store, rdflib_graph, turtle_prefixes
-from indexer.store import Index, load_index
+from leadgraph.indexer.embedder import Embedder
+from leadgraph.indexer.errors import IndexMismatch, LeadgraphError
+from leadgraph.indexer.linking import DEFAULT_SEMANTIC_THRESHOLD, ConceptLinker
+from leadgraph.indexer.onnx_embedder import with_onnx
+from leadgraph.indexer.rdfio import load_store, rdflib_graph, turtle_prefixes
+from leadgraph.indexer.store import Index, load_index
 
 from .config import Settings
 

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error(f"--corpus {args.corpus}: no such file or folder")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder
+    from leadgraph.indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder(DEFAULT_MODEL)
     model = json.loads((args.index / "current" / "manifest.json").read_text())["model"]
@@ -65,7 +65,7 @@ def run(index: Path, corpus: Path, embedder: Any, *, repeat: int) -> dict[str, A
     """Per repeat, the seconds of each stage and in all of rebuilding `corpus` into a fresh
     copy of `index`; then the median of each. ValueError when a passage had to be embedded
     (the index is not of this corpus and model, so the model would be timed too)."""
-    from indexer.build import build_index
+    from leadgraph.indexer.build import build_index
 
     embedder.encode(["warm up"])  # the first call pays one-off set-up
     runs: list[dict[str, float]] = []
@@ -85,7 +85,7 @@ def run(index: Path, corpus: Path, embedder: Any, *, repeat: int) -> dict[str, A
         print("  " + ", ".join(f"{k} {v:.1f}" for k, v in runs[-1].items()), flush=True)
     median = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
     return {
-        "implementation": str(Path(sys.modules["indexer"].__file__ or "").parent),
+        "implementation": str(Path(sys.modules["leadgraph.indexer"].__file__ or "").parent),
         "passages": report.manifest.counts["passages"],
         "runs": runs,
         "median_s": median,

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from indexer.text import label_key
+from leadgraph.indexer.text import label_key
 
 GOLD = Path(__file__).resolve().parents[1] / "tests" / "data" / "leadership_dev_candidates.json"
 CUTOFFS = (20, 50)

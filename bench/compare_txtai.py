@@ -82,15 +82,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-    from app.config import Settings
-    from app.deps import Services
-    from app.evaluation import read_queries
-    from app.schemas import SearchMode
-    from app.services.search import SearchService
-    from app.state import load_resources, query_embedder
-    from indexer.corpus import read_corpus
-    from indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model
-    from indexer.onnx_embedder import OnnxEmbedder
+    from leadgraph.app.config import Settings
+    from leadgraph.app.deps import Services
+    from leadgraph.app.evaluation import read_queries
+    from leadgraph.app.schemas import SearchMode
+    from leadgraph.app.services.search import SearchService
+    from leadgraph.app.state import load_resources, query_embedder
+    from leadgraph.indexer.corpus import read_corpus
+    from leadgraph.indexer.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model
+    from leadgraph.indexer.onnx_embedder import OnnxEmbedder
 
     txtai = None if args.no_txtai else _import_txtai()
     results: dict[str, Any] = {"txtai": txtai is not None}
@@ -171,7 +171,7 @@ def _builds(embedder: Any, corpus: Path, root: Path) -> dict[str, Any]:
     """leadgraph's build into `root`, with the bare encode of every text it encodes timed beside
     its own encode of them, slice by slice (`_Interleaved`); the build's time is its wall time
     less the bare encodes'."""
-    from indexer.build import build_index
+    from leadgraph.indexer.build import build_index
 
     interleaved = _Interleaved(embedder)
     embedder.encode(["the first call pays one-off set-up"])

@@ -22,9 +22,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
     from rdflib import Graph
 
-    from app.config import Settings
-    from app.state import load_graph
-    from indexer.rdfio import load_store
+    from leadgraph.app.config import Settings
+    from leadgraph.app.state import load_graph
+    from leadgraph.indexer.rdfio import load_store
 
     settings = Settings(sparql_engine="oxigraph")
     rounds = []

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services.concepts import ConceptService
-from app.services.lookup import SEMANTIC_MIN_COSINE, WEAK_FLOOR_COSINE, Match
-from indexer.embedder import Embedder, SentenceTransformerEmbedder
-from indexer.errors import CorpusError
-from indexer.store import Index, load_index
+from leadgraph.app.services.concepts import ConceptService
+from leadgraph.app.services.lookup import SEMANTIC_MIN_COSINE, WEAK_FLOOR_COSINE, Match
+from leadgraph.indexer.embedder import Embedder, SentenceTransformerEmbedder
+from leadgraph.indexer.errors import CorpusError
+from leadgraph.indexer.store import Index, load_index
 
 DEFAULT_QUERIES = (
     Path(__file__).resolve().parents[2] / "shared" / "bench" / "leadership-dev" / "questions.json"

@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from indexer.errors import LeadgraphError
-from indexer.linking import WEAK_LABEL_SCORE, ConceptLinker
-from indexer.models import Mention, Passage
-from indexer.namespaces import short_id
-from indexer.store import Index, load_index
+from leadgraph.indexer.errors import LeadgraphError
+from leadgraph.indexer.linking import WEAK_LABEL_SCORE, ConceptLinker
+from leadgraph.indexer.models import Mention, Passage
+from leadgraph.indexer.namespaces import short_id
+from leadgraph.indexer.store import Index, load_index
 
 DEFAULT_LABELS = (
     Path(__file__).resolve().parents[1] / "tests" / "data" / "leadership_dev_mentions.jsonl"

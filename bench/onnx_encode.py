@@ -39,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
     import onnxruntime
 
-    from indexer.embedder import SentenceTransformerEmbedder
-    from indexer.onnx_embedder import (
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.indexer.onnx_embedder import (
         MODEL_FILE,
         OnnxEmbedder,
         default_cache_dir,

@@ -212,12 +212,12 @@ def _services(index: Path, threshold: float | None, *, fitting: bool = False) ->
     """The service's objects over `index`; when `fitting`, with an answer model that scores
     nothing (the features do not depend on it, and the shipped one may not fit the code)."""
 
-    from app.config import Settings
-    from app.deps import Services
-    from app.services.answer_model import CONFIDENCE_FEATURES, AnswerModel
-    from app.services.answers import FEATURES
-    from app.state import load_resources, query_embedder
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.app.config import Settings
+    from leadgraph.app.deps import Services
+    from leadgraph.app.services.answer_model import CONFIDENCE_FEATURES, AnswerModel
+    from leadgraph.app.services.answers import FEATURES
+    from leadgraph.app.state import load_resources, query_embedder
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     settings = (
         Settings(index=index)
@@ -245,8 +245,8 @@ def _services(index: Path, threshold: float | None, *, fitting: bool = False) ->
 
 
 def _index(corpora: Sequence[Path], scratch: Path) -> Path:
-    from indexer.build import build_index
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.indexer.build import build_index
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     root = scratch / "index"
     build_index(list(corpora), root, embedder=SentenceTransformerEmbedder(), progress=False)
@@ -297,8 +297,8 @@ def analyse(services: Any, items: Sequence[Item], k: int) -> list[Case]:
 
 
 def _fit(cases: Sequence[Case]) -> dict[str, Any]:
-    from app.services.answer_model import CONFIDENCE_FEATURES, Logistic, summarize
-    from app.services.answers import FEATURES
+    from leadgraph.app.services.answer_model import CONFIDENCE_FEATURES, Logistic, summarize
+    from leadgraph.app.services.answers import FEATURES
 
     ranked = [c for c in cases if c.item.document is not None and len(c.features)]
     ranker = fit_conditional_logit([(c.features, c.targets) for c in ranked])
@@ -326,7 +326,7 @@ def _fit(cases: Sequence[Case]) -> dict[str, Any]:
 
 def _predict(model_data: dict[str, Any], case: Case) -> tuple[int, float]:
     """(best candidate, confidence) of one case under a fitted model; (-1, 0) without candidates."""
-    from app.services.answer_model import AnswerModel, summarize
+    from leadgraph.app.services.answer_model import AnswerModel, summarize
 
     if not len(case.features):
         return -1, 0.0

@@ -102,8 +102,8 @@ def measure(size: int, kind: str, queries: int) -> dict[str, Any]:
     """Builds and searches one synthetic collection of `size` passages."""
     import faiss
 
-    from indexer.lexical import LexicalIndex
-    from indexer.vectors import (
+    from leadgraph.indexer.lexical import LexicalIndex
+    from leadgraph.indexer.vectors import (
         HNSW_EF_CONSTRUCTION,
         HNSW_EF_SEARCH,
         HNSW_M,
@@ -226,7 +226,7 @@ def _vectors(
 
 def _vocabulary() -> list[str]:
     """Stop words first (the most frequent ranks), then made-up words of 2-4 syllables."""
-    from indexer.text import STOP_WORDS
+    from leadgraph.indexer.text import STOP_WORDS
 
     common = ["the", "of", "and", "in", "to", "a", "with", "for", "was", "is", "that", "by"]
     words = common + sorted(STOP_WORDS - set(common))

@@ -40,7 +40,9 @@ SEARCHES = [
     "accountability and execution",
     "what makes an organization resilient",
 ]
-SERVE = "import sys; from app.cli import main; sys.argv[0] = 'leadgraph'; main()"
+# run from the checkout served: its own `leadgraph` package, or its top-level `app` before the
+# namespace (a checkout older than it)
+SERVE = "import sys; from {package}.cli import main; sys.argv[0] = 'leadgraph'; main()"
 
 
 def _free_port() -> int:
@@ -184,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    command = [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    package = "leadgraph.app" if (args.code / "leadgraph").is_dir() else "app"
+    serve = SERVE.format(package=package)
+    command = [sys.executable, "-c", serve, "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--index", str(args.index.resolve())]
     with tempfile.NamedTemporaryFile("w+b", prefix="sparql-starvation-", suffix=".log") as log:
         # a session of its own: the server and its SPARQL workers are stopped together

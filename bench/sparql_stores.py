@@ -205,9 +205,9 @@ def _load(engine: str, graph: Path) -> Callable[[str], int]:
 def _service(graph: Path, *, native: bool) -> Callable[[str], int]:
     from rdflib import Graph
 
-    from app.config import Settings
-    from app.services.sparql import SparqlService
-    from indexer.rdfio import load_store, turtle_prefixes
+    from leadgraph.app.config import Settings
+    from leadgraph.app.services.sparql import SparqlService
+    from leadgraph.indexer.rdfio import load_store, turtle_prefixes
 
     settings = Settings(sparql_max_rows=10**9, sparql_timeout_s=600)
     if native:

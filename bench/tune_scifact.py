@@ -14,9 +14,9 @@ import os
 import time
 from pathlib import Path
 
-from app.config import Settings
-from app.deps import Services
-from app.evaluation import (
+from leadgraph.app.config import Settings
+from leadgraph.app.deps import Services
+from leadgraph.app.evaluation import (
     DOC_DEPTH,
     PASSAGES_PER_DOC,
     pool_documents,
@@ -24,11 +24,11 @@ from app.evaluation import (
     read_queries,
     score_run,
 )
-from app.schemas import SearchMode
-from app.state import load_resources
-from indexer.build import passage_input
-from indexer.embedder import SentenceTransformerEmbedder
-from indexer.lexical import LexicalIndex
+from leadgraph.app.schemas import SearchMode
+from leadgraph.app.state import load_resources
+from leadgraph.indexer.build import passage_input
+from leadgraph.indexer.embedder import SentenceTransformerEmbedder
+from leadgraph.indexer.lexical import LexicalIndex
 
 
 def main() -> None:

@@ -16,9 +16,9 @@ from rdflib.namespace import SH
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from indexer.errors import OntologyError
-from indexer.models import Concept, PropertyDef, Relation
-from indexer.namespaces import LG, short_id
+from leadgraph.indexer.errors import OntologyError
+from leadgraph.indexer.models import Concept, PropertyDef, Relation
+from leadgraph.indexer.namespaces import LG, short_id
 
 ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
 DEFAULT_ONTOLOGY = ONTOLOGY_DIR / "leadership.ttl"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build_index
+from leadgraph.indexer.build import build_index
 from tests.fakes import HashingEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,7 +25,7 @@ def fake_embedder() -> HashingEmbedder:
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
     """The shipped sentence-transformers model, loaded once per test session."""
-    from indexer.embedder import SentenceTransformerEmbedder
+    from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 

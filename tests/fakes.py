@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from indexer.embedder import TokenVectors, Vectors
-from indexer.text import STOP_WORDS, tokenize
+from leadgraph.indexer.embedder import TokenVectors, Vectors
+from leadgraph.indexer.text import STOP_WORDS, tokenize
 
 
 class HashingEmbedder:

@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from app.admission import RETRY_AFTER_S, Admission
-from app.config import Settings
-from app.errors import Busy
-from app.main import create_app
-from app.services.search import SearchService
-from indexer.build import build_index
+from leadgraph.app.admission import RETRY_AFTER_S, Admission
+from leadgraph.app.config import Settings
+from leadgraph.app.errors import Busy
+from leadgraph.app.main import create_app
+from leadgraph.app.services.search import SearchService
+from leadgraph.indexer.build import build_index
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

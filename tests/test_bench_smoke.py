@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import build_stages, compare_txtai, graph_load, onnx_encode, scale, sparql_stores
-from indexer.build import build_index
+from leadgraph.indexer.build import build_index
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

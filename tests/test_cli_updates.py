@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from app import cli
-from app.services.admin import update_lock
-from indexer import embedder as embedder_module
-from indexer.build import build_index
-from indexer.store import load_index, resolve_version
+from leadgraph.app import cli
+from leadgraph.app.services.admin import update_lock
+from leadgraph.indexer import embedder as embedder_module
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.store import load_index, resolve_version
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

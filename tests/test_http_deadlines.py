@@ -22,10 +22,10 @@ import httpx
 import pytest
 import uvicorn
 
-from app import server
-from app.config import Settings
-from app.main import create_app
-from indexer.build import build_index
+from leadgraph.app import server
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.indexer.build import build_index
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 from tests.serving import free_port

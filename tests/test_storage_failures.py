@@ -27,13 +27,13 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from app import cli
-from app.config import Settings
-from app.main import create_app
-from indexer import embedder as embedder_module
-from indexer.build import build_index
-from indexer.errors import StorageError
-from indexer.store import resolve_version
+from leadgraph.app import cli
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.indexer import embedder as embedder_module
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.errors import StorageError
+from leadgraph.indexer.store import resolve_version
 from tests.api.test_errors import assert_error_body
 from tests.conftest import CORPUS, ROOT
 from tests.fakes import HashingEmbedder
@@ -404,8 +404,8 @@ umount "$index"
 
 WORKER = """
 import sys
-from app import cli
-from indexer import embedder
+from leadgraph.app import cli
+from leadgraph.indexer import embedder
 from tests.fakes import HashingEmbedder
 embedder.SentenceTransformerEmbedder = lambda model: HashingEmbedder()
 cli.main(sys.argv[1:])

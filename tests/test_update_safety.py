@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.services.admin import CorpusEditor
-from indexer.build import build_index
-from indexer.store import load_index, resolve_version
+from leadgraph.app.services.admin import CorpusEditor
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.store import load_index, resolve_version
 from tests.conftest import CORPUS, ROOT
 from tests.fakes import HashingEmbedder
 from tests.serving import ENV, started, wait_ready
@@ -44,8 +44,8 @@ zanzibarian quorum of listeners is the word the tests search for.
 WORKER = """
 import sys, time
 from pathlib import Path
-from app import cli
-from indexer import embedder, store
+from leadgraph.app import cli
+from leadgraph.indexer import embedder, store
 from tests.fakes import HashingEmbedder
 
 where, marker = sys.argv[1], Path(sys.argv[2])

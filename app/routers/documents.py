@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from indexer.models import Document
-from indexer.store import Index
+from leadgraph.indexer.models import Document
+from leadgraph.indexer.store import Index
 
 from ..deps import ResourcesDep
 from ..errors import ERROR_RESPONSES, NotFound

@@ -37,13 +37,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from indexer.build import BuildReport, Reporter, build_index
-from indexer.corpus import DOCUMENT_ID, TEXT_SUFFIXES, FrontMatterLimits, read_corpus, slugify
-from indexer.embedder import Embedder
-from indexer.errors import CorpusError, IndexError_, LeadgraphError, StorageError
-from indexer.models import Document
-from indexer.ontology import DEFAULT_ONTOLOGY
-from indexer.store import (
+from leadgraph.indexer.build import BuildReport, Reporter, build_index
+from leadgraph.indexer.corpus import (
+    DOCUMENT_ID,
+    TEXT_SUFFIXES,
+    FrontMatterLimits,
+    read_corpus,
+    slugify,
+)
+from leadgraph.indexer.embedder import Embedder
+from leadgraph.indexer.errors import CorpusError, IndexError_, LeadgraphError, StorageError
+from leadgraph.indexer.models import Document
+from leadgraph.indexer.ontology import DEFAULT_ONTOLOGY
+from leadgraph.indexer.store import (
     REUSABLE_FORMATS,
     fsync_dir,
     read_manifest,

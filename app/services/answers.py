@@ -28,9 +28,9 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from indexer.embedder import TokenVectors, Vectors
-from indexer.models import Span
-from indexer.text import STOP_WORDS, analyze, tokenize
+from leadgraph.indexer.embedder import TokenVectors, Vectors
+from leadgraph.indexer.models import Span
+from leadgraph.indexer.text import STOP_WORDS, analyze, tokenize
 
 QuestionKind = Literal[
     "quantity",

@@ -11,10 +11,10 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from indexer.embedder import Embedder
-from indexer.models import Cooccurrence, Mention, RelationEvidence
-from indexer.namespaces import short_id
-from indexer.store import Index
+from leadgraph.indexer.embedder import Embedder
+from leadgraph.indexer.models import Cooccurrence, Mention, RelationEvidence
+from leadgraph.indexer.namespaces import short_id
+from leadgraph.indexer.store import Index
 
 from ..errors import NotFound
 from ..schemas import (

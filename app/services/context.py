@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from indexer.models import Passage
-from indexer.store import Index
+from leadgraph.indexer.models import Passage
+from leadgraph.indexer.store import Index
 
 from ..errors import Unprocessable
 from ..schemas import (

@@ -51,10 +51,10 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz.distance import OSA
 
-from indexer.embedder import Embedder, Vectors
-from indexer.models import Candidate, Concept
-from indexer.store import Index
-from indexer.text import STOP_WORDS, normalize, split_words, stem, tokenize
+from leadgraph.indexer.embedder import Embedder, Vectors
+from leadgraph.indexer.models import Candidate, Concept
+from leadgraph.indexer.store import Index
+from leadgraph.indexer.text import STOP_WORDS, normalize, split_words, stem, tokenize
 
 from ..errors import Unprocessable
 from ..limits import is_blank

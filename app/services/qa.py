@@ -26,9 +26,9 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from indexer.namespaces import short_id
-from indexer.store import Index
-from indexer.text import analyze
+from leadgraph.indexer.namespaces import short_id
+from leadgraph.indexer.store import Index
+from leadgraph.indexer.text import analyze
 
 from ..errors import Unprocessable
 from ..schemas import AskResponse, Citation, ConceptDefinition, SearchMode

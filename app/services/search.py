@@ -21,12 +21,12 @@ from functools import lru_cache, partial
 
 import numpy as np
 
-from indexer.embedder import Embedder, Vectors
-from indexer.linking import ConceptLinker
-from indexer.models import LinkMethod
-from indexer.namespaces import short_id
-from indexer.store import Index
-from indexer.vectors import Rows, best_rows, top_k
+from leadgraph.indexer.embedder import Embedder, Vectors
+from leadgraph.indexer.linking import ConceptLinker
+from leadgraph.indexer.models import LinkMethod
+from leadgraph.indexer.namespaces import short_id
+from leadgraph.indexer.store import Index
+from leadgraph.indexer.vectors import Rows, best_rows, top_k
 
 from ..config import Settings
 from ..errors import NotFound, Unprocessable

@@ -62,7 +62,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result, ResultRow
 from rdflib.term import Node
 
-from indexer.rdfio import from_ox
+from leadgraph.indexer.rdfio import from_ox
 
 from ..config import Settings
 from ..errors import BadRequest, Busy, NotAcceptable, QueryCrashed, QueryTimeout

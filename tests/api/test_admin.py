@@ -14,17 +14,17 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.deps import app_services
-from app.errors import PayloadTooLarge
-from app.main import create_app
-from app.schemas import SearchMode
-from app.services import admin as admin_module
-from app.services.admin import CorpusEditor, update_lock
-from indexer.build import build_index, passage_input
-from indexer.embedder import Vectors
-from indexer.errors import OntologyError
-from indexer.store import build_lock, load_index, resolve_version
+from leadgraph.app.config import Settings
+from leadgraph.app.deps import app_services
+from leadgraph.app.errors import PayloadTooLarge
+from leadgraph.app.main import create_app
+from leadgraph.app.schemas import SearchMode
+from leadgraph.app.services import admin as admin_module
+from leadgraph.app.services.admin import CorpusEditor, update_lock
+from leadgraph.indexer.build import build_index, passage_input
+from leadgraph.indexer.embedder import Vectors
+from leadgraph.indexer.errors import OntologyError
+from leadgraph.indexer.store import build_lock, load_index, resolve_version
 from tests.api.test_errors import assert_error_body
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder

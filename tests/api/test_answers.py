@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.answers import (
+from leadgraph.app.services.answers import (
     Candidate,
     Vocabulary,
     candidates,
@@ -13,7 +13,7 @@ from app.services.answers import (
     shape_fit,
     units_of,
 )
-from indexer.chunking import split_sentences
+from leadgraph.indexer.chunking import split_sentences
 
 
 def _idf(stem: str) -> float:

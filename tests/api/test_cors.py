@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.main import create_app
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
 from tests.fakes import HashingEmbedder
 
 ALLOWED = "https://app.example.org"

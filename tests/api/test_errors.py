@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
 from tests.fakes import HashingEmbedder
 
 

@@ -12,9 +12,9 @@ import ir_measures
 import pytest
 from ir_measures import RR, R, nDCG
 
-from app.config import Settings
-from app.deps import Services
-from app.evaluation import (
+from leadgraph.app.config import Settings
+from leadgraph.app.deps import Services
+from leadgraph.app.evaluation import (
     mrr_at,
     ndcg_at,
     read_qrels,
@@ -23,10 +23,10 @@ from app.evaluation import (
     run_mode,
     score_run,
 )
-from app.schemas import SearchMode
-from app.state import load_resources
-from indexer.build import build_index
-from indexer.errors import CorpusError
+from leadgraph.app.schemas import SearchMode
+from leadgraph.app.state import load_resources
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.errors import CorpusError
 from tests.fakes import HashingEmbedder
 
 

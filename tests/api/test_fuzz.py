@@ -8,9 +8,9 @@ from pathlib import Path
 
 import schemathesis
 
-from app.config import Settings
-from app.main import create_app
 from bench.fuzz import fuzz
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
 from tests.fakes import HashingEmbedder
 
 EXAMPLES = 25  # per operation and mode; derandomized, so CI sends the same requests every run

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
-from indexer.store import resolve_version
+from leadgraph.indexer.store import resolve_version
 
 SYNTAXES = [
     ("text/turtle", "turtle", "text/turtle; charset=utf-8"),

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.main import create_app
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
 from tests.fakes import HashingEmbedder
 
 MAX_BODY = 20_000
@@ -217,7 +217,7 @@ def test_openapi_says_which_text_is_blank_as_the_service_decides(client: TestCli
     """schemathesis's positive_data_acceptance: text the schema allows is not refused."""
     import re
 
-    from app.limits import is_blank, visible_pattern
+    from leadgraph.app.limits import is_blank, visible_pattern
 
     spec = client.get("/openapi.json").json()
     search_q = next(p for p in spec["paths"]["/search"]["get"]["parameters"] if p["name"] == "q")

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import Settings
-from app.main import create_app
 from bench import load
-from indexer.build import build_index
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.indexer.build import build_index
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
-from app.services import lookup
-from app.services.concepts import ConceptService
 from bench import lookup_eval
-from indexer.build import build_index
-from indexer.store import load_index
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.app.services import lookup
+from leadgraph.app.services.concepts import ConceptService
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.store import load_index
 from tests.fakes import HashingEmbedder
 
 ONTOLOGY = """\

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
-from indexer.build import build_index
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.indexer.build import build_index
 from tests.fakes import HashingEmbedder
 
 BRIDGE_QUESTION = "Who is the bridge between leaders and the workforce?"

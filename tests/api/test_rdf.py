@@ -8,9 +8,9 @@ import socket
 import pytest
 from rdflib import RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 
-from app.errors import NotAcceptable
-from app.rdf import RDF_MEDIA_TYPES, choose_media_type, concept_graph, rdf_response
-from indexer.namespaces import CONCEPT, LG
+from leadgraph.app.errors import NotAcceptable
+from leadgraph.app.rdf import RDF_MEDIA_TYPES, choose_media_type, concept_graph, rdf_response
+from leadgraph.indexer.namespaces import CONCEPT, LG
 
 JSON = "application/json"
 TURTLE = "text/turtle"

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.deps import Services
-from app.schemas import SearchMode
-from app.services.concepts import passage_concepts
-from app.services.search import DENSE_WEIGHT
-from app.state import load_resources
+from leadgraph.app.config import Settings
+from leadgraph.app.deps import Services
+from leadgraph.app.schemas import SearchMode
+from leadgraph.app.services.concepts import passage_concepts
+from leadgraph.app.services.search import DENSE_WEIGHT
+from leadgraph.app.state import load_resources
 from tests.fakes import HashingEmbedder
 
 QUERY = "bridge between leaders and the workforce"

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from app.config import Settings
-from app.main import create_app
-from indexer.build import build_index
-from indexer.namespaces import document_uri
-from indexer.store import resolve_version
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.namespaces import document_uri
+from leadgraph.indexer.store import resolve_version
 from tests.conftest import CORPUS, ROOT
 from tests.fakes import HashingEmbedder
 

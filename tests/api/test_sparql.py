@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from app.config import Settings
-from app.main import create_app
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
 from tests.conftest import ROOT
 from tests.fakes import HashingEmbedder
 
@@ -414,8 +414,8 @@ def test_a_runaway_query_is_stopped_with_503(uncapped_client: TestClient, query:
 FIRST_PARSES = """
 import sys, threading
 from rdflib import Graph
-from app.config import Settings
-from app.services.sparql import SparqlService
+from leadgraph.app.config import Settings
+from leadgraph.app.services.sparql import SparqlService
 
 service = SparqlService(Graph(), Settings())
 skos = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
@@ -539,7 +539,7 @@ def rdflib_client(api_index: Path) -> Iterator[TestClient]:
 
 
 def test_oxigraph_is_the_default_engine(client: TestClient) -> None:
-    from app.deps import app_services
+    from leadgraph.app.deps import app_services
 
     assert app_services(client.app).sparql.store is not None  # type: ignore[arg-type]
     assert Settings().sparql_engine == "oxigraph"
@@ -584,7 +584,7 @@ def _rows(body: dict[str, Any]) -> list[dict[str, tuple[str, ...]]]:
 def test_a_query_past_its_memory_budget_is_stopped_with_503(
     api_index: Path, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import sparql
+    from leadgraph.app.services import sparql
 
     monkeypatch.setattr(sparql, "MEMORY_BUDGET", 64 << 20)  # read by each worker as it starts
     settings = Settings(
@@ -641,7 +641,7 @@ def test_a_text_that_is_no_query_form_names_where(client: TestClient) -> None:
 
 
 def test_a_syntax_error_only_oxigraph_finds_keeps_its_line_and_column(client: TestClient) -> None:
-    from app.deps import app_services
+    from leadgraph.app.deps import app_services
 
     service = app_services(client.app)  # type: ignore[arg-type]
     error = service.sparql._syntax_error(BY_LABEL, "error at 3:7: expected OPTIONAL\nor more")

@@ -21,14 +21,14 @@ from fastapi.testclient import TestClient
 from mcp import Client
 from rdflib import Graph
 
-from app.config import Settings
-from app.deps import Services
-from app.errors import ApiError, Busy, IndexNotReady, QueryCrashed
-from app.main import create_app
-from app.mcp_server import build_mcp
-from app.services.sparql import SparqlService
-from app.state import load_resources
-from indexer.rdfio import load_store
+from leadgraph.app.config import Settings
+from leadgraph.app.deps import Services
+from leadgraph.app.errors import ApiError, Busy, IndexNotReady, QueryCrashed
+from leadgraph.app.main import create_app
+from leadgraph.app.mcp_server import build_mcp
+from leadgraph.app.services.sparql import SparqlService
+from leadgraph.app.state import load_resources
+from leadgraph.indexer.rdfio import load_store
 from tests.fakes import HashingEmbedder
 
 RUNAWAY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

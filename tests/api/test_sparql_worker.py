@@ -16,10 +16,10 @@ from rdflib import Graph
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
-from app.config import Settings
-from app.errors import BadRequest, QueryTimeout
-from app.services.sparql import SparqlService, _evaluate_oxigraph, _Plan, _run_forked
-from indexer.rdfio import load_store
+from leadgraph.app.config import Settings
+from leadgraph.app.errors import BadRequest, QueryTimeout
+from leadgraph.app.services.sparql import SparqlService, _evaluate_oxigraph, _Plan, _run_forked
+from leadgraph.indexer.rdfio import load_store
 
 
 def _soon() -> float:
@@ -132,7 +132,7 @@ def test_a_worker_past_the_deadline_is_killed_and_replaced(api_index: Path) -> N
 
 
 def test_a_grown_worker_is_retired(api_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.services import sparql
+    from leadgraph.app.services import sparql
 
     before = _children()
     service = _service(api_index)

@@ -15,12 +15,12 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from indexer import build as build_module
-from indexer.build import YOUNG_COLLECTION_EVERY, build_index
-from indexer.errors import CorpusError, IndexMismatch, IndexMissing
-from indexer.namespaces import LG, passage_uri
-from indexer.ontology import DEFAULT_ONTOLOGY
-from indexer.store import load_index, resolve_version
+from leadgraph.indexer import build as build_module
+from leadgraph.indexer.build import YOUNG_COLLECTION_EVERY, build_index
+from leadgraph.indexer.errors import CorpusError, IndexMismatch, IndexMissing
+from leadgraph.indexer.namespaces import LG, passage_uri
+from leadgraph.indexer.ontology import DEFAULT_ONTOLOGY
+from leadgraph.indexer.store import load_index, resolve_version
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

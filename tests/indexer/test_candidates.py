@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from bench import candidate_eval
-from indexer import candidates
-from indexer.candidates import mine_candidates
-from indexer.chunking import chunk_corpus, split_sentences
-from indexer.corpus import read_corpus
-from indexer.errors import LeadgraphError
-from indexer.linking import LexicalMatcher
-from indexer.models import Concept, Passage
-from indexer.namespaces import candidate_uri, concept_uri
-from indexer.ontology import load_ontology
-from indexer.text import analyze, label_key
+from leadgraph.indexer import candidates
+from leadgraph.indexer.candidates import mine_candidates
+from leadgraph.indexer.chunking import chunk_corpus, split_sentences
+from leadgraph.indexer.corpus import read_corpus
+from leadgraph.indexer.errors import LeadgraphError
+from leadgraph.indexer.linking import LexicalMatcher
+from leadgraph.indexer.models import Concept, Passage
+from leadgraph.indexer.namespaces import candidate_uri, concept_uri
+from leadgraph.indexer.ontology import load_ontology
+from leadgraph.indexer.text import analyze, label_key
 from tests.conftest import CORPUS, ONTOLOGY
 from tests.fakes import HashingEmbedder
 

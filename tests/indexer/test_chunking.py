@@ -5,9 +5,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from indexer.chunking import chunk_corpus, chunk_document, split_sentences
-from indexer.corpus import read_corpus
-from indexer.models import Document, Passage
+from leadgraph.indexer.chunking import chunk_corpus, chunk_document, split_sentences
+from leadgraph.indexer.corpus import read_corpus
+from leadgraph.indexer.models import Document, Passage
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.corpus import FrontMatterLimits, corpus_fingerprint, read_corpus
-from indexer.errors import CorpusError
+from leadgraph.indexer.corpus import FrontMatterLimits, corpus_fingerprint, read_corpus
+from leadgraph.indexer.errors import CorpusError
 from tests.conftest import CORPUS, ROOT
 
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
-from indexer.build import build_index
-from indexer.errors import IndexMismatch
-from indexer.store import MANIFEST, load_index, resolve_version
+from leadgraph.app.config import Settings
+from leadgraph.app.main import create_app
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.errors import IndexMismatch
+from leadgraph.indexer.store import MANIFEST, load_index, resolve_version
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.embedder import SentenceTransformerEmbedder
+from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 
 
 @pytest.mark.model

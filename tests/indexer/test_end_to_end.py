@@ -8,8 +8,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from indexer.namespaces import LG, concept_uri, passage_uri
-from indexer.store import Index, load_index
+from leadgraph.indexer.namespaces import LG, concept_uri, passage_uri
+from leadgraph.indexer.store import Index, load_index
 
 pytestmark = pytest.mark.model
 

@@ -11,8 +11,8 @@ from typing import Any
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, XSD
 
-from indexer.graph import build_graph
-from indexer.models import (
+from leadgraph.indexer.graph import build_graph
+from leadgraph.indexer.models import (
     Candidate,
     Cooccurrence,
     Document,
@@ -21,7 +21,7 @@ from indexer.models import (
     RelationEvidence,
     Span,
 )
-from indexer.namespaces import (
+from leadgraph.indexer.namespaces import (
     LG,
     MENTION,
     RUN,

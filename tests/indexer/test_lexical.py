@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.lexical import LexicalIndex
+from leadgraph.indexer.lexical import LexicalIndex
 
 TEXTS = [
     "Managers provide the bridge between leaders and the workforce.",

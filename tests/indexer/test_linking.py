@@ -9,21 +9,21 @@ import numpy as np
 import pytest
 
 from bench.mention_eval import DEFAULT_LABELS, Labels, evaluate, read_labels, score_mentions
-from indexer.build import build_index
-from indexer.chunking import chunk_corpus
-from indexer.corpus import read_corpus
-from indexer.embedder import Embedder
-from indexer.linking import (
+from leadgraph.indexer.build import build_index
+from leadgraph.indexer.chunking import chunk_corpus
+from leadgraph.indexer.corpus import read_corpus
+from leadgraph.indexer.embedder import Embedder
+from leadgraph.indexer.linking import (
     DEFAULT_SEMANTIC_THRESHOLD,
     WEAK_LABEL_SCORE,
     ConceptLinker,
     LexicalMatcher,
     sentence_texts,
 )
-from indexer.models import Concept, Document, Mention, Passage, Span
-from indexer.namespaces import concept_uri
-from indexer.ontology import load_ontology
-from indexer.store import load_index
+from leadgraph.indexer.models import Concept, Document, Mention, Passage, Span
+from leadgraph.indexer.namespaces import concept_uri
+from leadgraph.indexer.ontology import load_ontology
+from leadgraph.indexer.store import load_index
 from tests.conftest import CORPUS, ONTOLOGY
 from tests.fakes import HashingEmbedder
 from tests.indexer.linking_gold import BRIDGE, GOLD, WHY_HOW, GoldPair

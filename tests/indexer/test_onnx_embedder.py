@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.config import Settings
-from indexer import onnx_embedder
-from indexer.embedder import SentenceTransformerEmbedder
-from indexer.onnx_embedder import (
+from leadgraph.app.config import Settings
+from leadgraph.indexer import onnx_embedder
+from leadgraph.indexer.embedder import SentenceTransformerEmbedder
+from leadgraph.indexer.onnx_embedder import (
     META_FILE,
     MODEL_FILE,
     SMALL_BATCH,
@@ -315,8 +315,8 @@ def test_onnxruntime_writes_nothing_outside_the_service_folders(
     if operator is not None:
         env["ORT_DISABLE_TELEMETRY"] = operator
     code = (
-        "from indexer.onnx_embedder import import_onnxruntime; ort = import_onnxruntime(); "
-        "import numpy as np; print(ort.__version__)"
+        "from leadgraph.indexer.onnx_embedder import import_onnxruntime; "
+        "ort = import_onnxruntime(); import numpy as np; print(ort.__version__)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120

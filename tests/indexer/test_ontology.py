@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from rdflib import OWL, RDF, RDFS, SKOS, Literal, URIRef
 
-from indexer.errors import OntologyError
-from indexer.models import Concept, Relation
-from indexer.namespaces import LG, SCHEME, concept_uri
-from indexer.ontology import (
+from leadgraph.indexer.errors import OntologyError
+from leadgraph.indexer.models import Concept, Relation
+from leadgraph.indexer.namespaces import LG, SCHEME, concept_uri
+from leadgraph.indexer.ontology import (
     DEFAULT_ONTOLOGY,
     DEFAULT_SHAPES,
     Ontology,

@@ -7,7 +7,7 @@ import pytest
 from rdflib import RDF, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
-from indexer.rdfio import from_ox, load_store, rdflib_graph, turtle_bytes, turtle_prefixes
+from leadgraph.indexer.rdfio import from_ox, load_store, rdflib_graph, turtle_bytes, turtle_prefixes
 
 C = "https://leadgraph.dev/concept/"
 DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")

@@ -4,13 +4,13 @@ import math
 
 import pytest
 
-from indexer.chunking import chunk_corpus, split_sentences
-from indexer.corpus import read_corpus
-from indexer.linking import LexicalMatcher
-from indexer.models import Concept, Mention, Passage, PropertyDef, Relation
-from indexer.namespaces import LG, concept_uri
-from indexer.ontology import load_ontology
-from indexer.relations import cooccurrence, relation_evidence, role_stand_ins
+from leadgraph.indexer.chunking import chunk_corpus, split_sentences
+from leadgraph.indexer.corpus import read_corpus
+from leadgraph.indexer.linking import LexicalMatcher
+from leadgraph.indexer.models import Concept, Mention, Passage, PropertyDef, Relation
+from leadgraph.indexer.namespaces import LG, concept_uri
+from leadgraph.indexer.ontology import load_ontology
+from leadgraph.indexer.relations import cooccurrence, relation_evidence, role_stand_ins
 from tests.conftest import CORPUS, ONTOLOGY
 from tests.fakes import HashingEmbedder
 from tests.indexer.linking_gold import BRIDGE, WHY_HOW

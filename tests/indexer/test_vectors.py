@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.vectors import VectorIndex, best_rows, top_k
+from leadgraph.indexer.vectors import VectorIndex, best_rows, top_k
 
 
 def _unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
