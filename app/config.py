@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     sparql_max_chars: int = Field(20_000, ge=1, description="longest SPARQL query accepted")
     sparql_timeout_s: float = Field(10.0, gt=0, description="SPARQL run time before 503")
     sparql_max_rows: int = Field(10_000, ge=1, description="rows returned at most by SPARQL")
+    dense_backend: Literal["faiss"] = Field(
+        "faiss",
+        description="what answers dense passage search (indexer.backends): FAISS over the "
+        "index's vector files, flat or HNSW by size",
+    )
+    lexical_backend: Literal["bm25"] = Field(
+        "bm25",
+        description="what answers lexical passage search (indexer.backends): BM25 over the "
+        "index's sparse term matrix",
+    )
     sparql_engine: Literal["oxigraph", "rdflib"] = Field(
         "oxigraph",
         description="what evaluates SPARQL queries: Oxigraph (native, an in-memory copy of the "

@@ -111,11 +111,11 @@ class ModeResult:
         return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
 
 
-def pool_documents(search: SearchService, rows: Sequence[int], depth: int) -> Ranking:
+def pool_documents(search: SearchService, passage_ids: Sequence[str], depth: int) -> Ranking:
     """Document ids in the order of their best passage."""
     seen: dict[str, None] = {}
-    for row in rows:
-        seen.setdefault(search.index.passages[row].document_id, None)
+    for passage_id in passage_ids:
+        seen.setdefault(search.catalogue.passage(passage_id).document_id, None)
         if len(seen) == depth:
             break
     return list(seen)
@@ -144,5 +144,5 @@ def run_mode(
             text, k, mode, depth=k, dense_weight=dense_weight, concept_boost=concept_boost
         )
         latencies.append((time.perf_counter() - started) * 1000.0)
-        runs[qid] = pool_documents(search, [r.row for r in ranked], DOC_DEPTH)
+        runs[qid] = pool_documents(search, [r.passage_id for r in ranked], DOC_DEPTH)
     return ModeResult(mode.value, score_run(runs, qrels), latencies)

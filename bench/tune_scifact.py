@@ -29,6 +29,7 @@ from leadgraph.app.state import load_resources
 from leadgraph.indexer.build import passage_input
 from leadgraph.indexer.embedder import SentenceTransformerEmbedder
 from leadgraph.indexer.lexical import LexicalIndex
+from leadgraph.indexer.local import Bm25Lexical
 
 
 def main() -> None:
@@ -68,7 +69,7 @@ def main() -> None:
                 dense_weight=weight,
                 concept_boost=boost,
             )
-            runs[q] = pool_documents(search, [r.row for r in ranked], DOC_DEPTH)
+            runs[q] = pool_documents(search, [r.passage_id for r in ranked], DOC_DEPTH)
         return score_run(runs, qrels)
 
     dense = run(SearchMode.dense, 1.0, 0.0)
@@ -80,7 +81,7 @@ def main() -> None:
     for k1, b in itertools.product(
         [float(x) for x in args.k1.split(",")], [float(x) for x in args.b.split(",")]
     ):
-        index.lexical = LexicalIndex.build(inputs, k1=k1, b=b)
+        search.lexical = Bm25Lexical(LexicalIndex.build(inputs, k1=k1, b=b), search.catalogue)
         lexical = run(SearchMode.lexical, 0.0, 0.0)
         print(
             f"lexical k1={k1} b={b}            nDCG@10 {lexical['ndcg@10']:.4f} "

@@ -157,10 +157,6 @@ class Index:
         }
         return np.asarray(sorted(rows), dtype=np.int64)
 
-    def rows_for_document(self, document_id: str) -> Rows:
-        rows = [i for i, p in enumerate(self.passages) if p.document_id == document_id]
-        return np.asarray(rows, dtype=np.int64)
-
 
 # --- writing -----------------------------------------------------------------------------------
 

@@ -111,14 +111,6 @@ class ConceptService:
     def entry(self, uri: str) -> Entry | None:
         return self._by_uri.get(uri)
 
-    def passage_rows(self, entry: Entry) -> list[int]:
-        """Rows (in index.passages) of the passages mentioning a concept, or supporting a
-        candidate."""
-        if entry.uri in self._candidate_evidence:
-            rows = self.index.passage_rows
-            return sorted(rows[p] for p in self._candidate_evidence[entry.uri] if p in rows)
-        return [int(r) for r in self.index.rows_for_concept(entry.uri)]
-
     # --- lookup ----------------------------------------------------------------------------
 
     def lookup(

@@ -28,7 +28,6 @@ from ..schemas import (
     ConceptDefinition,
     ContextPassage,
     ContextResponse,
-    SearchMode,
     SourceCitation,
 )
 from .qa import QAService
@@ -70,8 +69,7 @@ class ContextService:
                 f"max_tokens: must be between {CONTEXT_MIN_TOKENS} and {CONTEXT_MAX_TOKENS}, "
                 f"got {max_tokens}"
             )
-        asked = self.qa.ask(text, k=k)
-        ranked = self.search.rank(text, k, SearchMode.hybrid, vector=self.search.embed(text))
+        asked, ranked = self.qa.ask_ranked(text, k=k)  # the passages the answer was read from
 
         answer = [c for c in asked.citations if c.role == "answer"]
         if answer and self._count(_answer_block(answer, [])) > max_tokens:
@@ -120,7 +118,7 @@ class ContextService:
     def _fit(self, ranked: Ranked, number: int, budget: int) -> _Source | None:
         """The passage as source `number`: whole if it fits in `budget` tokens, else cut at its
         last fitting sentence end, else at a word; None when not even a cut fits."""
-        passage = self.index.passages[ranked.row]
+        passage = self.search.catalogue.passage(ranked.passage_id)
         document = self.index.documents[passage.document_id]
         header = self._count(_source_header(number, document.title, document.id)) + 1
         room = budget - header

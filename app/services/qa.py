@@ -147,10 +147,21 @@ class QAService:
         return len(kept)
 
     def ask(self, question: str, *, k: int, min_confidence: float | None = None) -> AskResponse:
+        answer, _ = self.ask_ranked(question, k=k, min_confidence=min_confidence)
+        return answer
+
+    def ask_ranked(
+        self, question: str, *, k: int, min_confidence: float | None = None
+    ) -> tuple[AskResponse, list[Ranked]]:
+        """`ask`, with the passages it retrieved (the hybrid ranking of the question), so that a
+        caller quoting them (`ContextService`) does not retrieve them again."""
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
             raise Unprocessable(f"min_confidence: must be between 0 and 1, got {min_confidence}")
         threshold = self.threshold if min_confidence is None else min_confidence
         analysis = self.analyze(question, k=k)
+        return self._answer(analysis, threshold), analysis.ranked
+
+    def _answer(self, analysis: Analysis, threshold: float) -> AskResponse:
         concepts = self._definitions(analysis.linked)
         if analysis.question.named and analysis.named_missing_all == 1.0:
             # every name, acronym or figure of the question is absent: whatever sentence comes
@@ -202,14 +213,17 @@ class QAService:
         (asked,) = self.search.embedder.encode_tokens([text])
         linked = self.search.query_concepts(text, vector)
         ranked = self.search.rank(text, k, SearchMode.hybrid, vector=vector, query_concepts=linked)
-        read = read_question(text, self.index.lexical.idf)
+        read = read_question(text, self.search.lexical.idf)
         passages: dict[int, PassageScore] = {}
         found: list[Candidate] = []
         for rank, r in enumerate(ranked):
-            passage = self.index.passages[r.row]
+            # answers are read by the loaded version's passage positions (its own caches key
+            # on them); the rankings carry ids
+            row = self.index.passage_rows[r.passage_id]
+            passage = self.index.passages[row]
             dense = r.dense if r.dense is not None else 0.0
-            passages[r.row] = PassageScore(r.score, dense, rank, passage.ordinal)
-            units, own = self._units(r.row)
+            passages[row] = PassageScore(r.score, dense, rank, passage.ordinal)
+            units, own = self._units(row)
             document = self.index.documents[passage.document_id].text
             found.extend(candidates(passage.document_id, document, own, units))
         vectors = self._embed([u for c in found for u in (*c.units, *c.neighbours)])
@@ -229,7 +243,9 @@ class QAService:
         )
         retrieved = [
             self._vocabulary(d)
-            for d in dict.fromkeys(self.index.passages[r.row].document_id for r in ranked)
+            for d in dict.fromkeys(
+                self.search.catalogue.passage(r.passage_id).document_id for r in ranked
+            )
         ]
         missing = missing_named(read, retrieved)
         named_words = set(read.named.values())

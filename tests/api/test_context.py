@@ -4,11 +4,16 @@ token budget."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from leadgraph.app.config import Settings
+from leadgraph.app.deps import Services
+from leadgraph.app.services.context import ContextService
+from leadgraph.app.state import load_resources
 from tests.fakes import HashingEmbedder
 
 BRIDGE_QUESTION = "Who is the bridge between leaders and the workforce?"
@@ -98,3 +103,22 @@ def test_context_rejects_bad_input_naming_the_field(
     body = response.json()
     assert body["error"] == "validation_error"
     assert body["detail"].startswith(field)
+
+
+def test_a_bundle_retrieves_the_passages_once(api_index: Path) -> None:
+    """The passages quoted are the ones the answer was read from: one retrieval per bundle."""
+    services = Services.build(load_resources(Settings(index=api_index), HashingEmbedder()))
+    search = services.search
+    calls: list[str] = []
+    rank = search.rank
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return rank(*args, **kwargs)
+
+    search.rank = counted  # type: ignore[method-assign]
+    bundle = ContextService(search.index, search, services.qa).build(
+        BRIDGE_QUESTION, k=5, max_tokens=400
+    )
+    assert calls == [BRIDGE_QUESTION]
+    assert bundle.passages

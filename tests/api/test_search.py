@@ -167,10 +167,11 @@ def test_hybrid_ranks_the_union_of_both_proposals_by_exact_scores(api_index: Pat
     expected = [union[i] for i in np.argsort(-fused, kind="stable")[:depth]]
 
     ranked = search.rank(QUERY, depth, SearchMode.hybrid, depth=depth, concept_boost=0.0)
-    assert [r.row for r in ranked] == expected
-    for r in ranked:  # a row proposed by one retriever still has the other's score
-        assert r.dense == pytest.approx(float(cosines[r.row]), abs=1e-6)
-        assert r.lexical == pytest.approx(float(bm25[r.row]), abs=1e-6)
+    rows = [index.passage_rows[r.passage_id] for r in ranked]
+    assert rows == expected
+    for r, row in zip(ranked, rows, strict=True):  # one retriever's row has the other's score
+        assert r.dense == pytest.approx(float(cosines[row]), abs=1e-6)
+        assert r.lexical == pytest.approx(float(bm25[row]), abs=1e-6)
 
 
 def test_hit_concepts_are_kept_made_but_each_hit_has_its_own_list(api_index: Path) -> None:

@@ -61,3 +61,17 @@ def test_idf_is_highest_for_a_term_no_passage_holds() -> None:
     index = LexicalIndex.build(["trust builds teams", "trust and vision", "budgets"])
     assert index.idf("trust") < index.idf("budget") < index.idf("unheard")
     assert index.idf("unheard") == pytest.approx(math.log1p((3 + 0.5) / 0.5))
+
+
+@pytest.mark.parametrize(
+    "query", ["vision leaders", "leaders leaders vision", "budgeting", "zyxwv", "the"]
+)
+def test_scores_of_some_rows_are_the_same_floats_as_of_all(query: str) -> None:
+    """`scores_of` bisects postings instead of summing them all, in the same order: the values
+    are equal to the bit, so hybrid fusion over ids ranks exactly as over rows."""
+    index = LexicalIndex.build(TEXTS * 40)
+    every = index.scores(query)
+    rows = np.array([159, 3, 0, 77, 2, 2, 120], dtype=np.int64)
+    assert index.scores_of(query, rows).tobytes() == every[rows].tobytes()
+    assert index.scores_of(query, np.arange(len(index))).tobytes() == every.tobytes()
+    assert len(index.scores_of(query, np.zeros(0, dtype=np.int64))) == 0
